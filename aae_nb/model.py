@@ -151,17 +151,17 @@ def load_aae(path:str|Path, # File written by `save_aae`
 def _model_device(model): return next(model.parameters()).device
 
 @torch.no_grad()
-def encode_all(model:AdversarialAutoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
-    "Codes of all images `x`, computed in eval mode in batches of `bs`, on CPU"
+def _eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int)->torch.Tensor:
+    "`fn` (a method of `model`) applied to `t` in batches of `bs`, in eval mode on the model's device; result on CPU"
     was_training, dev = model.training, _model_device(model)
     model.eval()
-    try: return torch.cat([model.encode(b.to(dev)).cpu() for b in x.split(bs)])
+    try: return torch.cat([fn(b.to(dev)).cpu() for b in t.split(bs)])
     finally: model.train(was_training)
 
-@torch.no_grad()
+def encode_all(model:AdversarialAutoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
+    "Codes of all images `x`, computed in eval mode in batches of `bs`, on CPU"
+    return _eval_batched(model, model.encode, x, bs)
+
 def decode_all(model:AdversarialAutoencoder, z:torch.Tensor, bs:int=1000)->torch.Tensor:
     "Images decoded from all codes `z`, in eval mode in batches of `bs`, on CPU"
-    was_training, dev = model.training, _model_device(model)
-    model.eval()
-    try: return torch.cat([model.decode(b.to(dev)).cpu() for b in z.split(bs)])
-    finally: model.train(was_training)
+    return _eval_batched(model, model.decode, z, bs)

@@ -13,7 +13,7 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.learner import Learner, ValueMetric
 from fastai.optimizer import Adam
 from .priors import Prior
-from .model import AdversarialAutoencoder
+from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
 __all__ = ['half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'AAELearner']
@@ -162,12 +162,10 @@ class AAELearner(Learner):
 
     def encode(self, x:torch.Tensor, bs:int=1000)->torch.Tensor:
         "Codes of images `x` (eval mode, batched, on CPU)"
-        from aae_nb.model import encode_all
         return encode_all(self.model, x, bs)
 
     def decode(self, z:torch.Tensor, bs:int=1000)->torch.Tensor:
         "Images decoded from codes `z` (eval mode, batched, on CPU)"
-        from aae_nb.model import decode_all
         return decode_all(self.model, z, bs)
 
     def sample(self, n:int, labels:torch.Tensor|None=None)->torch.Tensor:
@@ -176,7 +174,6 @@ class AAELearner(Learner):
 
     def save_aae(self, path):
         "Save the model with its recipe and prior (see `save_aae`)"
-        from aae_nb.model import save_aae
         return save_aae(self.model, self.prior, path)
 
     def export(self, *args, **kwargs):
