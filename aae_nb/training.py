@@ -10,6 +10,7 @@ from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
+from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.learner import Learner, ValueMetric
 from fastai.optimizer import Adam
 from .priors import Prior
@@ -68,7 +69,7 @@ class AdversarialRegularizer(Callback):
         self.disc_opt = opt_func(list(self.disc.parameters()), lr=self.learn.lr)
         self.gen_opt = opt_func(list(model.encoder.parameters()), lr=self.learn.lr)
 
-    def before_train(self): self._sums, self._n = {'disc_loss': 0., 'gen_loss': 0., 'disc_acc': 0.}, 0
+    def before_train(self): self._sums, self._n = {}, 0
 
     def before_batch(self):
         lr = float(self.learn.opt.hypers[-1]['lr'])
@@ -117,7 +118,7 @@ class AdversarialRegularizer(Callback):
         _phase_step(self._params, loss, self.gen_opt)
         return loss.detach()
 
-    def _mean(self, k): return (self._sums.get(k, 0.) / max(self._n, 1)).item() if self._n else float('nan')
+    def _mean(self, k): return (self._sums[k] / self._n).item() if self._n else float('nan')
 
 # %% ../nbs/02a_training.ipynb #0000000f
 class AAELearner(Learner):
@@ -131,7 +132,7 @@ class AAELearner(Learner):
                  opt_func=Adam, # Optimizer of every phase (unless a regulariser has its own)
                  lr:float=1e-3, # Default learning rate
                  splitter=autoencoder_params, # Parameters of the reconstruction phase
-                 cbs=None, # Other callbacks
+                 cbs=None, # Other callbacks (`TerminateOnNaNCallback` is always added)
                  metrics=None, # Other metrics; the regularisers' losses and accuracy are added
                  **kwargs # Passed to `Learner`
                 ):
@@ -141,7 +142,7 @@ class AAELearner(Learner):
         regs = L(AdversarialRegularizer(prior)) if regularizers is None else L(regularizers)
         metrics = L(metrics) + L(m for r in regs for m in getattr(r, 'metrics', []))
         super().__init__(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter,
-                         cbs=L(cbs) + regs, metrics=metrics, **kwargs)
+                         cbs=L(cbs) + regs + L(TerminateOnNaNCallback()), metrics=metrics, **kwargs)
         self.prior = prior
 
     @classmethod
