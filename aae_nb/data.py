@@ -101,7 +101,7 @@ def fetch_mnist(cache_dir:str|Path|None=None, # Cache folder (see `data_dir`)
     for k, (x, y) in parts.items():
         arrays[f'x_{k}'] = np.round(x * 256).astype(np.uint8)  # exact: MNIST pixels are multiples of 1/256
         arrays[f'y_{k}'] = y.astype(np.int64)
-    tmp_dest = dest.with_suffix('.tmp.npz')
+    tmp_dest = dest.with_name(f'mnist.{os.getpid()}.tmp.npz')  # per process: parallel fetches don't collide
     np.savez_compressed(tmp_dest, **arrays)
     tmp_dest.replace(dest)  # atomic: an interrupted fetch never leaves a half-written cache
     return dest
