@@ -126,7 +126,7 @@ class AdversarialAutoencoder(nn.Module):
                             disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim)
         return model
 
-# %% ../nbs/02_model.ipynb #00000012
+# %% ../nbs/02_model.ipynb #00000014
 def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAutoencoder.from_mlp`
              prior:Prior, # The prior it was trained with
              path:str|Path # File to write
@@ -147,7 +147,7 @@ def load_aae(path:str|Path, # File written by `save_aae`
     model.load_state_dict(d['state_dict'])
     return model.to(device).eval(), prior_from_config(d['prior'])
 
-# %% ../nbs/02_model.ipynb #00000015
+# %% ../nbs/02_model.ipynb #00000017
 def _model_device(model): return next(model.parameters()).device
 
 @torch.no_grad()
