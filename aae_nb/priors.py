@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['UNLABELLED', 'PRIORS', 'Prior', 'Gaussian', 'Uniform', 'MixtureOfGaussians', 'SwissRoll', 'Categorical',
-           'prior_from_config', 'plot_codes']
+           'FittedGaussian', 'prior_from_config', 'plot_codes']
 
 # %% ../nbs/01_priors.ipynb #00000004
 UNLABELLED = -1
@@ -160,7 +160,33 @@ class Categorical(Prior):
         return torch.nn.functional.one_hot(self._parts(n, labels, device), self.n_classes).float()
 
 # %% ../nbs/01_priors.ipynb #00000017
-PRIORS = {c.__name__: c for c in (Gaussian, Uniform, MixtureOfGaussians, SwissRoll, Categorical)}
+class FittedGaussian(Prior):
+    "Gaussian N(mean, cov) with a full covariance, usually fitted to codes with `FittedGaussian.fit`"
+    _params = ('mean', 'cov')
+    def __init__(self, mean:list, cov:list):
+        m, c = torch.as_tensor(mean, dtype=torch.float64), torch.as_tensor(cov, dtype=torch.float64)
+        if m.ndim != 1 or c.shape != (len(m), len(m)):
+            raise ValueError(f"mean must be (d,) and cov (d, d); got {tuple(m.shape)} and {tuple(c.shape)}")
+        try: self._chol = torch.linalg.cholesky(c)
+        except RuntimeError: raise ValueError("cov is not positive definite: fit it to more codes than dimensions") from None
+        self.mean, self.cov, self.dim = m.tolist(), c.tolist(), len(m)
+
+    @classmethod
+    def fit(cls, codes:torch.Tensor)->FittedGaussian:
+        "The maximum-likelihood Gaussian of `codes` `(n, d)`"
+        codes = torch.as_tensor(codes, dtype=torch.float64)
+        if codes.ndim != 2 or len(codes) <= codes.shape[1]:
+            raise ValueError(f"fitting a {codes.shape[-1]}-D Gaussian needs more codes than dimensions, got {tuple(codes.shape)}")
+        return cls(codes.mean(0).tolist(), torch.cov(codes.T, correction=0).reshape(codes.shape[1], -1).tolist())
+
+    def _sample(self, n, labels, device):
+        z = torch.as_tensor(self.mean, dtype=torch.float64) + torch.randn(n, self.dim, dtype=torch.float64) @ self._chol.T
+        return z.float().to(device)
+
+    def __repr__(self): return f"FittedGaussian(dim={self.dim})"
+
+# %% ../nbs/01_priors.ipynb #0000001a
+PRIORS = {c.__name__: c for c in (Gaussian, Uniform, MixtureOfGaussians, SwissRoll, Categorical, FittedGaussian)}
 
 def prior_from_config(config:dict)->Prior:
     "Rebuild a prior from `Prior.to_config()`"
@@ -169,7 +195,7 @@ def prior_from_config(config:dict)->Prior:
     if name not in PRIORS: raise ValueError(f"unknown prior {name!r}: use one of {sorted(PRIORS)}")
     return PRIORS[name](**config)
 
-# %% ../nbs/01_priors.ipynb #0000001a
+# %% ../nbs/01_priors.ipynb #0000001d
 def plot_codes(z:torch.Tensor, # Codes, `(n, 2)`
                labels:torch.Tensor|None=None, # Colour by these integer labels
                ax=None, # Axes to draw on; default: a new figure
