@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_basic_aae.ipynb #74aae96c
 from __future__ import annotations
-import json, sys, time
+import time
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
@@ -13,7 +13,7 @@ from fastai.torch_core import no_random
 from .data import load_mnist, aae_dataloaders, AAEDataLoader, LabelledImages
 from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
 from .training import AAELearner
-from .results import write_result, device_name
+from .results import write_result, device_name, command_line
 
 # %% auto #0
 __all__ = ['PRIOR_CHOICES', 'percentile_grid', 'image_grid', 'show_grid', 'basic_figures', 'make_basic_prior', 'train_basic',
@@ -117,7 +117,7 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
                   config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width], encoder='deterministic',
                               optimizer='Adam, fit_one_cycle', lr=lr, bs=bs, n_train=n_train or len(data['train'])),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or ' '.join([Path(sys.argv[0]).name] + sys.argv[1:]))
+                  command=command or command_line())
     extra = {'valid_half_sse': float(last['valid_loss']), 'final_disc_acc': float(last['z_disc_acc']),
              'final_disc_loss': float(last['z_disc_loss']), 'final_gen_loss': float(last['z_gen_loss'])}
     write_result(name, out/'results', extra=extra, **result)

@@ -4,17 +4,18 @@
 
 # %% ../nbs/05_likelihood.ipynb #00000001
 from __future__ import annotations
-import math, sys, time
+import math, time, warnings
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
 from fastai.torch_core import no_random
 from .data import load_mnist
-from .model import load_aae, save_aae, encode_all, decode_all
-from .results import write_result, device_name
+from .model import load_aae, decode_all
+from .results import write_result, device_name, command_line
 
 # %% auto #0
-__all__ = ['TABLE1_MNIST_10K', 'parzen_log_likelihoods', 'parzen_evaluate', 'model_log_likelihood', 'aae_likelihood']
+__all__ = ['TABLE1_MNIST_10K', 'parzen_log_likelihoods', 'parzen_evaluate', 'model_log_likelihood', 'write_likelihood_result',
+           'aae_likelihood']
 
 # %% ../nbs/05_likelihood.ipynb #00000005
 def _check_parzen_inputs(samples, x, sigmas):
@@ -59,7 +60,6 @@ def parzen_evaluate(samples:torch.Tensor, # Model samples `(N, d)` (the paper: 1
     valid_ll = parzen_log_likelihoods(samples, valid, sigmas, bs).mean(0)
     best = int(valid_ll.argmax())
     if best in (0, len(sigmas) - 1):
-        import warnings
         warnings.warn(f"the best sigma {sigmas[best]:.4g} is at the edge of the grid: widen the grid")
     ll = parzen_log_likelihoods(samples, test, sigmas[best], bs)[:, 0]
     return {'sigma': float(sigmas[best]), 'mean': float(ll.mean()), 'se': float(ll.std() / math.sqrt(len(ll))),
@@ -78,11 +78,31 @@ def model_log_likelihood(path:str|Path, # A model saved by `save_aae`
     with no_random(seed): samples = decode_all(model, prior.sample(n_samples)).flatten(1)
     start = time.time()
     res = parzen_evaluate(samples, data['valid'].x.flatten(1), data['test'].x.flatten(1), sigmas)
-    return res | {'seconds': time.time() - start, 'prior': repr(prior), 'n_samples': n_samples}
+    return res | {'seconds': time.time() - start, 'prior': repr(prior), 'n_samples': n_samples,
+                  'n_valid': len(data['valid']), 'n_test': len(data['test'])}
 
 # %% ../nbs/05_likelihood.ipynb #0000000e
 TABLE1_MNIST_10K = {'DBN': (138, 2), 'Stacked CAE': (121, 1.6), 'Deep GSN': (214, 1.1), 'GAN': (225, 2),
                     'GMMN + AE': (282, 2), 'Adversarial Autoencoder': (340, 2)}
+
+def write_likelihood_result(name:str, # Result file name (without .json)
+                            res:dict, # What `model_log_likelihood` returned
+                            model_path:str|Path, # The scored model
+                            paper_value:float|None=340., # The paper's number, or None
+                            epochs:int=0, # Training epochs of the scored model, where known
+                            wall_seconds:float|None=None, # Default: the evaluation's own time
+                            command:str|None=None, # Default: this process's command line
+                            folder:str|Path='results', # Where results live
+                            seed:int=0 # Seed of the samples
+                           )->Path:
+    "Write a `likelihood` results file for a `model_log_likelihood` result"
+    return write_result(name, folder, experiment='likelihood', dataset='mnist', metric='test_parzen_log_likelihood',
+                        value=res['mean'], paper_value=paper_value,
+                        config={'model': Path(model_path).name, 'prior': res['prior'], 'n_samples': res['n_samples'],
+                                'sigma': res['sigma'], 'n_valid': res['n_valid'], 'n_test': res['n_test']},
+                        epochs=epochs, wall_seconds=round(res['seconds'] if wall_seconds is None else wall_seconds, 1),
+                        device=device_name('cpu'), seed=seed, command=command or command_line(),
+                        extra={'standard_error': res['se']})
 
 @call_parse
 def aae_likelihood(model:str='models/basic_gaussian8d_std5.pth', # A model saved by `save_aae` (or `aae_basic --save_model`)
@@ -95,10 +115,6 @@ def aae_likelihood(model:str='models/basic_gaussian8d_std5.pth', # A model saved
     "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
     res = model_log_likelihood(model, n_samples, seed)
     name = name or f"likelihood_{Path(model).stem}"
-    write_result(name, Path(out)/'results', experiment='likelihood', dataset='mnist', metric='test_parzen_log_likelihood',
-                 value=res['mean'], paper_value=None if math.isnan(paper_value) else paper_value,
-                 config={'model': str(model), 'prior': res['prior'], 'n_samples': n_samples, 'sigma': res['sigma'],
-                         'n_valid': 10_000, 'n_test': 10_000},
-                 epochs=0, wall_seconds=round(res['seconds'], 1), device=device_name('cpu'), seed=seed,
-                 command=' '.join([Path(sys.argv[0]).name] + sys.argv[1:]), extra={'standard_error': res['se']})
+    write_likelihood_result(name, res, model, None if math.isnan(paper_value) else paper_value,
+                            folder=Path(out)/'results', seed=seed)
     print(f"{name}: {res['mean']:.1f} ± {res['se']:.1f} (σ = {res['sigma']:.3f}); paper {paper_value}")

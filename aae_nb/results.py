@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'device_name', 'write_result', 'read_results', 'results_table']
+__all__ = ['RESULT_KEYS', 'device_name', 'command_line', 'write_result', 'read_results', 'results_table']
 
 # %% ../nbs/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
@@ -25,6 +25,10 @@ def device_name(device:str|torch.device|None=None)->str:
             if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
     except OSError: pass
     return f"CPU: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+def command_line()->str:
+    "This process's command line as a results file records it: program name, then its arguments"
+    return ' '.join([Path(sys.argv[0]).name] + sys.argv[1:])
 
 def write_result(name:str, # File name without `.json`
                  folder:str|Path='results', # Where results live
