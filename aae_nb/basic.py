@@ -4,16 +4,15 @@
 
 # %% ../nbs/03_basic_aae.ipynb #74aae96c
 from __future__ import annotations
-import time
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
 from fastai.torch_core import no_random
-from .data import load_mnist, aae_dataloaders, AAEDataLoader, LabelledImages
+from .data import load_mnist, aae_dataloaders
 from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
 from .training import AAELearner
-from .results import write_result, device_name, command_line
+from .results import record_run, device_name, command_line
 
 # %% auto #0
 __all__ = ['PRIOR_CHOICES', 'percentile_grid', 'image_grid', 'show_grid', 'basic_figures', 'make_basic_prior', 'train_basic',
@@ -100,18 +99,11 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
     the_prior = make_basic_prior(prior, code_dim, prior_std)
     name = name or f"basic_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
     data = data or load_mnist(fetch=True)
-    out = Path(out)
     with no_random(seed):
         dls = aae_dataloaders(data['train'], data['valid'], bs=bs, n_train=n_train)
         learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width))
-        start = time.time()
-        if show: learn.fit_one_cycle(epochs, lr)
-        else:
-            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
-        wall = time.time() - start
-        last = dict(zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1]))  # before validate() resets it
-        test_dl = AAEDataLoader(LabelledImages(data['test'].x, data['test'].y), bs=1000, device=dls.device)
-        test_sse = learn.validate(dl=test_dl)[0]
+        wall, last = learn.fit_timed(epochs, lr, show)
+        test_sse = learn.test_loss(*data['test'])
         figs = basic_figures(learn, data['test'], f'{name}: ')
     result = dict(experiment='basic', dataset='mnist', metric='test_half_sse', value=float(test_sse), paper_value=None,
                   config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width], encoder='deterministic',
@@ -120,11 +112,7 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
                   command=command or command_line())
     extra = {'valid_half_sse': float(last['valid_loss']), 'final_disc_acc': float(last['z_disc_acc']),
              'final_disc_loss': float(last['z_disc_loss']), 'final_gen_loss': float(last['z_gen_loss'])}
-    write_result(name, out/'results', extra=extra, **result)
-    (out/'figures').mkdir(parents=True, exist_ok=True)
-    for k, f in figs.items(): f.savefig(out/'figures'/f'{name}_{k}.png', dpi=80)
-    if save_model: learn.save_aae(out/'models'/f'{name}.pth')
-    return learn, result | {'extra': extra, 'name': name}, figs
+    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 
 # %% ../nbs/03_basic_aae.ipynb #54f11c8f
 @call_parse

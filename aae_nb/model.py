@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 import torch
 from torch import nn
+import torch.nn.functional as F
 from .priors import Prior, prior_from_config
 
 # %% auto #0
@@ -71,18 +72,20 @@ class MLPDecoder(nn.Module):
         self.net = mlp(code_dim, hidden, n_out, final=nn.Sigmoid() if output == 'sigmoid' else None, init_std=init_std)
     def forward(self, z): return self.net(z).view(len(z), *self.data_shape)
 
-def mlp_discriminator(code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None)->nn.Sequential:
-    "A discriminator on codes: `code_dim → hidden… → 1` logit"
-    return mlp(code_dim, hidden, 1, init_std=init_std)
+def mlp_discriminator(n_in:int, hidden:tuple=(1000, 1000), init_std:float|None=None)->nn.Sequential:
+    "A discriminator: `n_in` (the code, and a one-hot label if it is label-conditioned) `→ hidden… → 1` logit"
+    return mlp(n_in, hidden, 1, init_std=init_std)
 
 # %% ../nbs/02_model.ipynb #0000000d
 class AdversarialAutoencoder(nn.Module):
     "Encoder, decoder and a `ModuleDict` of discriminators keyed by the part of the code each one regularises"
-    def __init__(self, encoder:nn.Module, decoder:nn.Module, discriminators:dict, data_shape:tuple):
+    def __init__(self, encoder:nn.Module, decoder:nn.Module, discriminators:dict, data_shape:tuple,
+                 decoder_classes:int=0 # If > 0 the decoder takes a one-hot label over this many classes before z (§4)
+                ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.discriminators = nn.ModuleDict(discriminators)
-        self.data_shape, self.config = tuple(data_shape), None
+        self.data_shape, self.decoder_classes, self.config = tuple(data_shape), decoder_classes, None
 
     @property
     def code_dim(self)->int|None: return getattr(self.encoder, 'code_dim', None)
@@ -94,13 +97,26 @@ class AdversarialAutoencoder(nn.Module):
                              f"{tuple(x.shape)}: reshape the input, or build the model for this data shape")
         return self.encoder(x)
 
-    def decode(self, z:torch.Tensor)->torch.Tensor:
-        "The image decoded from each code in `z`"
+    def decode(self, z:torch.Tensor, labels:torch.Tensor|None=None)->torch.Tensor:
+        "The image decoded from each code in `z` (with its class in `labels` if the decoder takes labels)"
         if self.code_dim is not None and (z.ndim != 2 or z.shape[1] != self.code_dim):
             raise ValueError(f"this model decodes codes of shape (n, {self.code_dim}), got {tuple(z.shape)}")
+        if self.decoder_classes: z = torch.cat([self._one_hot(labels, z), z], 1)
+        elif labels is not None: raise ValueError("this model's decoder takes no labels: call decode(z)")
         return self.decoder(z)
 
-    def forward(self, x): return self.decode(self.encode(x))
+    def _one_hot(self, labels, z):
+        "The decoder's one-hot input for `labels`, checked, on `z`'s device and dtype"
+        k, n = self.decoder_classes, len(z)
+        if labels is None: raise ValueError(f"this model's decoder takes the class of each code too: call decode(z, labels) with labels in [0, {k})")
+        labels = torch.as_tensor(labels)
+        if labels.shape != (n,) or labels.is_floating_point():
+            raise ValueError(f"labels must be {n} integer classes, one per code, got {labels.dtype} of shape {tuple(labels.shape)}")
+        if n and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"labels must be in [0, {k}), got values in [{int(labels.min())}, {int(labels.max())}]")
+        return F.one_hot(labels.long().to(z.device), k).to(z.dtype)
+
+    def forward(self, x, labels=None): return self.decode(self.encode(x), labels)
 
     @classmethod
     def from_mlp(cls,
@@ -111,19 +127,24 @@ class AdversarialAutoencoder(nn.Module):
                  disc_hidden:tuple=(1000, 1000), # Hidden layers of the discriminator
                  output:str='sigmoid', # Decoder output: 'sigmoid' for data in [0, 1], or 'linear'
                  init_std:float|None=None, # Weight init std (Appendix A.1: 0.01); default PyTorch's
-                 noise_dim:int=100 # Noise size of the 'universal' encoder
+                 noise_dim:int=100, # Noise size of the 'universal' encoder
+                 disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3: classes + 1)
+                 decoder_classes:int=0 # Classes whose one-hot the decoder takes with z (§4's supervised AAE)
                 )->AdversarialAutoencoder:
         "The MLP adversarial autoencoder of Appendix A.1, one discriminator on z"
         if encoder not in ENCODERS: raise ValueError(f"unknown encoder {encoder!r}: use one of {list(ENCODERS)}")
         if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the code needs at least one dimension")
+        if disc_label_dim < 0 or decoder_classes < 0:
+            raise ValueError(f"disc_label_dim={disc_label_dim}, decoder_classes={decoder_classes}: use 0 (no labels) or a positive size")
         hidden, disc_hidden, data_shape = tuple(hidden), tuple(disc_hidden), tuple(data_shape)
         n_in = int(torch.Size(data_shape).numel())
         kw = dict(noise_dim=noise_dim) if encoder == 'universal' else {}
         model = cls(ENCODERS[encoder](n_in, code_dim, hidden, init_std, **kw),
-                    MLPDecoder(code_dim, data_shape, hidden, output, init_std),
-                    {'z': mlp_discriminator(code_dim, disc_hidden, init_std)}, data_shape)
+                    MLPDecoder(decoder_classes + code_dim, data_shape, hidden, output, init_std),
+                    {'z': mlp_discriminator(code_dim + disc_label_dim, disc_hidden, init_std)}, data_shape, decoder_classes)
         model.config = dict(data_shape=data_shape, code_dim=code_dim, hidden=hidden, encoder=encoder,
-                            disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim)
+                            disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim,
+                            disc_label_dim=disc_label_dim, decoder_classes=decoder_classes)
         return model
 
 # %% ../nbs/02_model.ipynb #00000014
@@ -151,17 +172,23 @@ def load_aae(path:str|Path, # File written by `save_aae`
 def _model_device(model): return next(model.parameters()).device
 
 @torch.no_grad()
-def _eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int)->torch.Tensor:
-    "`fn` (a method of `model`) applied to `t` in batches of `bs`, in eval mode on the model's device; result on CPU"
+def _eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int, labels:torch.Tensor|None=None)->torch.Tensor:
+    "`fn` (a method of `model`) applied to `t` (and `labels`, if given) in batches of `bs`, in eval mode on the model's device; result on CPU"
     was_training, dev = model.training, _model_device(model)
     model.eval()
-    try: return torch.cat([fn(b.to(dev)).cpu() for b in t.split(bs)])
+    try:
+        if labels is None: return torch.cat([fn(b.to(dev)).cpu() for b in t.split(bs)])
+        labels = torch.as_tensor(labels)
+        if len(labels) != len(t): raise ValueError(f"{len(t)} inputs but {len(labels)} labels: give one label per input")
+        return torch.cat([fn(b.to(dev), l.to(dev)).cpu() for b, l in zip(t.split(bs), labels.split(bs))])
     finally: model.train(was_training)
 
 def encode_all(model:AdversarialAutoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "Codes of all images `x`, computed in eval mode in batches of `bs`, on CPU"
     return _eval_batched(model, model.encode, x, bs)
 
-def decode_all(model:AdversarialAutoencoder, z:torch.Tensor, bs:int=1000)->torch.Tensor:
+def decode_all(model:AdversarialAutoencoder, z:torch.Tensor, bs:int=1000,
+               labels:torch.Tensor|None=None # Class of each code, for a decoder that takes labels (§4)
+              )->torch.Tensor:
     "Images decoded from all codes `z`, in eval mode in batches of `bs`, on CPU"
-    return _eval_batched(model, model.decode, z, bs)
+    return _eval_batched(model, model.decode, z, bs, labels)

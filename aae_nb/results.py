@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'device_name', 'command_line', 'write_result', 'read_results', 'results_table']
+__all__ = ['RESULT_KEYS', 'device_name', 'command_line', 'write_result', 'read_results', 'results_table', 'record_run']
 
 # %% ../nbs/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
@@ -63,3 +63,20 @@ def results_table(folder:str|Path='results')->str:
         rows.append(f"| {r['name']} | {r['experiment']} | {r['dataset']} | {r['metric']} | {_fmt(r['value'])} | "
                     f"{_fmt(r['paper_value'])} | {r['epochs']} | {r['wall_seconds'] / 60:.1f} min | {r['device']} |")
     return '\n'.join(rows)
+
+# %% ../nbs/90_results.ipynb #0000000b
+def record_run(name:str, # Name of the run's files
+               out:str|Path, # Folder that receives results/, figures/ and models/
+               result:dict, # The `RESULT_KEYS`
+               extra:dict|None=None, # More numbers worth keeping
+               figs:dict|None=None, # matplotlib figures by key, saved as figures/<name>_<key>.png
+               learn=None # If given, its `save_aae` writes models/<name>.pth
+              )->dict:
+    "Write a run's results file, figures and (optionally) model under `out`; return the result with its `extra` and `name`"
+    out = Path(out)
+    write_result(name, out/'results', extra=extra, **result)
+    if figs:
+        (out/'figures').mkdir(parents=True, exist_ok=True)
+        for k, f in figs.items(): f.savefig(out/'figures'/f'{name}_{k}.png', dpi=80)
+    if learn is not None: learn.save_aae(out/'models'/f'{name}.pth')
+    return result | {'extra': extra or {}, 'name': name}

@@ -4,6 +4,7 @@
 
 # %% ../nbs/02a_training.ipynb #00000001
 from __future__ import annotations
+import time
 import torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
@@ -13,6 +14,7 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.learner import Learner, ValueMetric
 from fastai.optimizer import Adam
+from .data import AAEDataLoader, LabelledImages
 from .priors import Prior
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
@@ -154,23 +156,40 @@ class AAELearner(Learner):
                  disc_hidden:tuple=(1000, 1000), # Discriminator hidden layers
                  output:str='sigmoid', # Decoder output activation
                  init_std:float|None=None, # Weight init std (Appendix A.1: 0.01)
+                 disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3)
+                 decoder_classes:int=0, # Classes whose one-hot the decoder takes with z (§4)
                  **kwargs # Passed to `AAELearner`
                 ):
         "An `AAELearner` on the MLP adversarial autoencoder sized for `dls` and `prior`"
         data_shape = tuple(dls.train.dataset.x.shape[1:])
-        model = AdversarialAutoencoder.from_mlp(data_shape, prior.dim, hidden, encoder, disc_hidden, output, init_std)
+        model = AdversarialAutoencoder.from_mlp(data_shape, prior.dim, hidden, encoder, disc_hidden, output, init_std,
+                                                disc_label_dim=disc_label_dim, decoder_classes=decoder_classes)
         return cls(dls, model, prior, **kwargs)
+
+    def fit_timed(self, epochs:int, lr:float|None=None, show:bool=True)->tuple:
+        "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
+        start = time.time()
+        if show: self.fit_one_cycle(epochs, lr)
+        else:
+            with self.no_bar(), self.no_logging(): self.fit_one_cycle(epochs, lr)
+        last = dict(zip(self.recorder.metric_names[1:-1], map(float, self.recorder.values[-1])))
+        return time.time() - start, last
+
+    def test_loss(self, x:torch.Tensor, y:torch.Tensor, bs:int=1000)->float:
+        "The reconstruction loss on held-out images `x` with labels `y` (this resets the recorder's values: read them first)"
+        return float(self.validate(dl=AAEDataLoader(LabelledImages(x, y), bs=bs, device=self.dls.device))[0])
 
     def encode(self, x:torch.Tensor, bs:int=1000)->torch.Tensor:
         "Codes of images `x` (eval mode, batched, on CPU)"
         return encode_all(self.model, x, bs)
 
-    def decode(self, z:torch.Tensor, bs:int=1000)->torch.Tensor:
-        "Images decoded from codes `z` (eval mode, batched, on CPU)"
-        return decode_all(self.model, z, bs)
+    def decode(self, z:torch.Tensor, bs:int=1000, labels:torch.Tensor|None=None)->torch.Tensor:
+        "Images decoded from codes `z` (and `labels`, if the decoder takes them) in eval mode, batched, on CPU"
+        return decode_all(self.model, z, bs, labels)
 
     def sample(self, n:int, labels:torch.Tensor|None=None)->torch.Tensor:
-        "`n` new images: prior samples (from the parts `labels`, if given), decoded"
+        "`n` new images: prior samples (from the parts `labels`, or decoded with `labels` if the decoder takes them)"
+        if getattr(self.model, 'decoder_classes', 0): return self.decode(self.prior.sample(n), labels=labels)
         return self.decode(self.prior.sample(n, labels))
 
     def save_aae(self, path):

@@ -11,7 +11,7 @@ def test_version_matches_settings():
     assert aae_nb.__version__ == cfg['DEFAULT']['version']
 
 def test_console_scripts_help():
-    for cmd in ('aae_basic', 'aae_fetch_mnist', 'aae_likelihood'):
+    for cmd in ('aae_basic', 'aae_fetch_mnist', 'aae_likelihood', 'aae_conditioned', 'aae_supervised'):
         out = subprocess.run([cmd, '--help'], capture_output=True, text=True, check=True).stdout
         assert '--help' in out and 'usage' in out.lower(), out
     out = subprocess.run(['aae_basic', '--help'], capture_output=True, text=True).stdout
@@ -82,3 +82,40 @@ def test_aae_likelihood_writes_result(tmp_path):
     res = subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '50', '--out', str(tmp_path), '--name', 'few'],
                          capture_output=True, text=True)
     assert res.returncode != 0 and 'too few for the σ search' in res.stderr
+
+@pytest.mark.parametrize('prior', ['mog', 'swissroll'])
+def test_aae_conditioned_writes_results_and_figures(tmp_path, prior):
+    "A tiny label-conditioned run writes its label-landing share, the figures of its prior and the model"
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_conditioned', '--prior', prior, '--n_train', '600', '--n_labels', '200', '--epochs', '1', '--width', '32',
+                    '--out', str(tmp_path), '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    from aae_nb.results import RESULT_KEYS
+    from aae_nb.model import load_aae
+    r = json.loads((tmp_path/'results'/'tiny.json').read_text())
+    assert set(RESULT_KEYS) <= set(r) and r['metric'] == 'test_label_landing' and r['config']['n_labels'] == 200
+    assert 0 <= r['value'] <= 1 and len(r['extra']['test_label_landing_per_class']) == 10
+    figures = {'mog': ('codes', 'manifolds', 'samples'), 'swissroll': ('codes', 'walk', 'samples')}[prior]
+    for k in figures: assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
+    model, saved_prior = load_aae(tmp_path/'models'/'tiny.pth')
+    assert model.discriminators['z'][0].in_features == 2 + 11 and saved_prior.n_classes == 10
+
+def test_aae_conditioned_refuses_too_many_labels(tmp_path):
+    res = subprocess.run(['aae_conditioned', '--n_train', '600', '--n_labels', '700', '--out', str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode != 0 and 'n_labels=700 but there are only 600 examples' in res.stderr
+    assert not (tmp_path/'results').exists()
+
+def test_aae_supervised_writes_results_and_model(tmp_path):
+    "A tiny supervised run writes the classifier-on-z accuracy, Figure 7a and a model whose decoder takes labels"
+    import torch
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_supervised', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path),
+                    '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    from aae_nb.results import RESULT_KEYS
+    from aae_nb.model import load_aae, decode_all
+    r = json.loads((tmp_path/'results'/'tiny.json').read_text())
+    assert set(RESULT_KEYS) <= set(r) and r['metric'] == 'test_acc_of_classifier_on_z' and r['config']['code_dim'] == 15
+    assert 0 <= r['value'] <= 1 and r['extra']['logistic_on_pixels'] > 0.5
+    for k in ('styles', 'test_styles'): assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
+    model, prior = load_aae(tmp_path/'models'/'tiny.pth')
+    assert model.decoder_classes == 10 and prior.dim == 15
+    assert decode_all(model, torch.zeros(2, 15), labels=torch.tensor([3, 7])).shape == (2, 1, 28, 28)
