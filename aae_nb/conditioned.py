@@ -161,6 +161,7 @@ CONDITIONED_PRIORS = {'mog': MixtureOfGaussians, 'swissroll': SwissRoll}
 
 def train_conditioned(prior:str='mog', # 'mog' (ten 2-D Gaussians) or 'swissroll'
                       n_labels:int=10_000, # Training images that keep their labels (balanced over the digits)
+                      labelled_share:float|None=0.5, # Share of labelled images in every batch (None: as they come)
                       epochs:int=10, # Epochs of one-cycle training
                       lr:float=1e-3, # Peak learning rate of every phase
                       bs:int=100, # Batch size
@@ -179,7 +180,8 @@ def train_conditioned(prior:str='mog', # 'mog' (ten 2-D Gaussians) or 'swissroll
     the_prior, name, out = CONDITIONED_PRIORS[prior](), name or f'conditioned_{prior}', Path(out)
     data = data or load_mnist(fetch=True)
     with no_random(seed):
-        dls = aae_dataloaders(data['train'], data['valid'], n_labels=n_labels, bs=bs, seed=seed, n_train=n_train)
+        dls = aae_dataloaders(data['train'], data['valid'], n_labels=n_labels, bs=bs, seed=seed, n_train=n_train,
+                              labelled_share=labelled_share)
         learn = label_conditioned_learner(dls, the_prior, hidden=(width, width), disc_hidden=(width, width))
         wall, last = learn.fit_timed(epochs, lr, show)
         test_sse = learn.test_loss(*data['test'])
@@ -190,7 +192,7 @@ def train_conditioned(prior:str='mog', # 'mog' (ten 2-D Gaussians) or 'swissroll
         figs = conditioned_figures(learn, data['test'], f'{name}: ')
     result = dict(experiment='label_conditioned', dataset='mnist', metric='test_label_landing', value=landing['all'],
                   paper_value=None,
-                  config=dict(prior=the_prior.to_config(), code_dim=2, n_labels=n_labels, n_train=len(train),
+                  config=dict(prior=the_prior.to_config(), code_dim=2, n_labels=n_labels, labelled_share=labelled_share, n_train=len(train),
                               hidden=[width, width], encoder='deterministic', optimizer='Adam, fit_one_cycle', lr=lr, bs=bs),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
@@ -203,6 +205,7 @@ def train_conditioned(prior:str='mog', # 'mog' (ten 2-D Gaussians) or 'swissroll
 @call_parse
 def aae_conditioned(prior:str='mog', # Prior on the code: 'mog' (ten 2-D Gaussians) or 'swissroll'
                     n_labels:int=10_000, # Training images that keep their labels (the paper: 10,000 of 50,000)
+                    labelled_share:float=0.5, # Share of labelled images in every batch (0: as they come)
                     epochs:int=10, # Epochs (about 60-70 s each on a 2-core CPU)
                     lr:float=1e-3, # Peak learning rate (one-cycle schedule)
                     bs:int=100, # Batch size
@@ -214,7 +217,8 @@ def aae_conditioned(prior:str='mog', # Prior on the code: 'mog' (ten 2-D Gaussia
                     save_model:bool=False # Also save the trained model to models/<name>.pth
                    ):
     "Train the label-conditioned AAE (§2.3, Figure 4) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    learn, result, _ = train_conditioned(prior, n_labels, epochs, lr, bs, width, seed, n_train, out, name, save_model, show=True)
+    learn, result, _ = train_conditioned(prior, n_labels, labelled_share or None, epochs, lr, bs, width, seed, n_train, out, name,
+                                         save_model, show=True)
     print(f"test codes in their digit's part of the prior: {result['value']:.3f}; test half squared error "
           f"{result['extra']['test_half_sse']:.2f}; {result['wall_seconds']:.0f} s on {result['device']}")
     print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")

@@ -260,6 +260,19 @@ class LabelledImages:
 class AAEDataLoader(DataLoader):
     "A fastai `DataLoader` over `LabelledImages` that builds each batch with one indexing operation"
     n_inp = 1
+    labelled_share = None  # if set, every batch holds this share of images with known labels (see `aae_dataloaders`)
+
+    def get_idxs(self):
+        if not self.labelled_share: return super().get_idxs()
+        known = self.dataset.known
+        n_batches, k = len(self.dataset) // self.bs, round(self.bs * self.labelled_share)
+        def stream(pool, m):  # `m` indices from `pool`, each pass through it a fresh permutation
+            passes = -(-m // len(pool))
+            return torch.cat([pool[torch.randperm(len(pool))] for _ in range(passes)])[:m].view(n_batches, -1)
+        lab = stream(known.nonzero().flatten(), n_batches * k)
+        unl = stream((~known).nonzero().flatten(), n_batches * (self.bs - k))
+        return torch.cat([lab, unl], 1).flatten().tolist()
+
     def create_batches(self, samps):
         idxs = torch.tensor(list(samps), dtype=torch.long)
         for chunk in (idxs.split(self.bs) if self.bs else [idxs]):
@@ -274,7 +287,8 @@ def aae_dataloaders(train:Split, # Training images and labels
                     bs:int=100, # Batch size
                     seed:int=0, # Seed of the labelled subset
                     device:str|torch.device|None=None, # Device of the batches; default: CUDA if available
-                    n_train:int|None=None # Use only the first `n_train` training images (quick runs)
+                    n_train:int|None=None, # Use only the first `n_train` training images (quick runs)
+                    labelled_share:float|None=None # Share of every training batch with known labels; default: as they come
                    )->DataLoaders:
     "fastai `DataLoaders` whose batches are `(x, target, label, known)`, with `n_labels` training labels known"
     if n_train is not None: train = Split(train.x[:n_train], train.y[:n_train])
@@ -284,5 +298,11 @@ def aae_dataloaders(train:Split, # Training images and labels
         known = torch.zeros(len(train), dtype=torch.bool)
         known[balanced_label_indices(train.y, n_labels, seed=seed)] = True
     trn = AAEDataLoader(LabelledImages(train.x, train.y, known), bs=bs, shuffle=True, drop_last=True)
+    if labelled_share is not None:
+        if not 0 < labelled_share < 1: raise ValueError(f"labelled_share={labelled_share}: use a share strictly between 0 and 1, or None")
+        if n_labels is None or n_labels == len(train):
+            raise ValueError("labelled_share mixes labelled and unlabelled images: give n_labels smaller than the training set")
+        if round(bs * labelled_share) < 1: raise ValueError(f"bs={bs} × labelled_share={labelled_share} is under one image: raise either")
+        trn.labelled_share = labelled_share
     val = AAEDataLoader(LabelledImages(valid.x, valid.y), bs=bs * 2)
     return DataLoaders(trn, val, device=device or default_device())
