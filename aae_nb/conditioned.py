@@ -43,7 +43,7 @@ class LabelConditionedRegularizer(AdversarialRegularizer):
                 raise ValueError(f"the data has {n_classes} classes but {prior!r} has {parts} parts: give the prior "
                                  f"one part per class, e.g. {type(prior).__name__}({n_classes})")
         super().__init__(prior, key, **kwargs)
-        self.n_classes, self.ties_parts = n_classes, parts is not None
+        self.n_classes, self.ties_parts, self._conditioned = n_classes, parts is not None, None
 
     @property
     def label_dim(self)->int:
@@ -67,9 +67,12 @@ class LabelConditionedRegularizer(AdversarialRegularizer):
 
     def conditioning(self, yb:tuple)->torch.Tensor:
         "The class the discriminator sees for each point of a batch: its label if known, else `n_classes` ('unlabelled')"
+        if self._conditioned is not None and self._conditioned[0] is yb: return self._conditioned[1]  # once per batch, not per call
         _, labels, known = yb
         if known.any(): self._check_labels(labels[known])
-        return torch.where(known, labels, self.n_classes)
+        c = torch.where(known, labels, self.n_classes)
+        self._conditioned = (yb, c)
+        return c
 
     def positives(self, n:int, yb:tuple, device)->torch.Tensor:
         "Prior samples, each from the part its image's label names; from the whole prior where the label is unknown (or the prior has no parts)"

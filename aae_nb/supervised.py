@@ -13,7 +13,6 @@ from fastai.callback.core import Callback
 from fastai.torch_core import no_random
 from .data import load_mnist, aae_dataloaders
 from .priors import Gaussian
-from .model import load_aae, encode_all
 from .training import AAELearner
 from .conditioned import LabelConditionedRegularizer
 from .basic import show_grid
