@@ -164,7 +164,11 @@ def load_aae(path:str|Path, # File written by `save_aae`
             )->tuple:
     "Load `(model, prior)` saved by `save_aae`, the model in eval mode"
     d = torch.load(path, map_location=device, weights_only=True)
-    model = AdversarialAutoencoder.from_mlp(**d['model_config'])
+    config = dict(d['model_config'])
+    if config.pop('kind', 'mlp') == 'categorical':  # the two-headed model of §5-§7
+        from .semisupervised import CategoricalAAE
+        model = CategoricalAAE.from_mlp(**config)
+    else: model = AdversarialAutoencoder.from_mlp(**config)
     model.load_state_dict(d['state_dict'])
     return model.to(device).eval(), prior_from_config(d['prior'])
 
@@ -177,10 +181,13 @@ def _eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int, labels:torch.Tens
     was_training, dev = model.training, _model_device(model)
     model.eval()
     try:
-        if labels is None: return torch.cat([fn(b.to(dev)).cpu() for b in t.split(bs)])
-        labels = torch.as_tensor(labels)
-        if len(labels) != len(t): raise ValueError(f"{len(t)} inputs but {len(labels)} labels: give one label per input")
-        return torch.cat([fn(b.to(dev), l.to(dev)).cpu() for b, l in zip(t.split(bs), labels.split(bs))])
+        if labels is None: outs = [fn(b.to(dev)) for b in t.split(bs)]
+        else:
+            labels = torch.as_tensor(labels)
+            if len(labels) != len(t): raise ValueError(f"{len(t)} inputs but {len(labels)} labels: give one label per input")
+            outs = [fn(b.to(dev), l.to(dev)) for b, l in zip(t.split(bs), labels.split(bs))]
+        if outs and isinstance(outs[0], dict): return {k: torch.cat([o[k].cpu() for o in outs]) for k in outs[0]}  # a code in parts (§5)
+        return torch.cat([o.cpu() for o in outs])
     finally: model.train(was_training)
 
 def encode_all(model:AdversarialAutoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:

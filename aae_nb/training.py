@@ -30,8 +30,8 @@ def half_sse(pred:torch.Tensor, # Reconstructions
     return 0.5 * (pred - target).pow(2).flatten(1).sum(1).mean()
 
 def autoencoder_params(model:AdversarialAutoencoder)->list:
-    "The parameters of the reconstruction phase: encoder and decoder (fastai splitter)"
-    return [list(model.encoder.parameters()) + list(model.decoder.parameters())]
+    "The parameters of the reconstruction phase: everything but the discriminators (encoder, decoder, any cluster heads; fastai splitter)"
+    return [[p for n, p in model.named_parameters() if not n.startswith('discriminators.')]]
 
 # %% ../nbs/02a_training.ipynb #00000008
 def _clear_grads(params):

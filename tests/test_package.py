@@ -11,7 +11,7 @@ def test_version_matches_settings():
     assert aae_nb.__version__ == cfg['DEFAULT']['version']
 
 def test_console_scripts_help():
-    for cmd in ('aae_basic', 'aae_fetch_mnist', 'aae_likelihood', 'aae_conditioned', 'aae_supervised'):
+    for cmd in ('aae_basic', 'aae_fetch_mnist', 'aae_likelihood', 'aae_conditioned', 'aae_supervised', 'aae_semi_supervised'):
         out = subprocess.run([cmd, '--help'], capture_output=True, text=True, check=True).stdout
         assert '--help' in out and 'usage' in out.lower(), out
     out = subprocess.run(['aae_basic', '--help'], capture_output=True, text=True).stdout
@@ -119,3 +119,25 @@ def test_aae_supervised_writes_results_and_model(tmp_path):
     model, prior = load_aae(tmp_path/'models'/'tiny.pth')
     assert model.decoder_classes == 10 and prior.dim == 15
     assert decode_all(model, torch.zeros(2, 15), labels=torch.tensor([3, 7])).shape == (2, 1, 28, 28)
+
+def test_aae_semi_supervised_writes_results_and_model(tmp_path):
+    "A tiny semi-supervised run writes the test error with Table 2's number, the learning curve, and a two-headed model"
+    import torch
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_semi_supervised', '--n_labels', '100', '--n_train', '600', '--epochs', '2', '--width', '32',
+                    '--out', str(tmp_path), '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    from aae_nb.results import RESULT_KEYS
+    from aae_nb.model import load_aae, encode_all
+    r = json.loads((tmp_path/'results'/'tiny.json').read_text())
+    assert set(RESULT_KEYS) <= set(r) and r['metric'] == 'test_error' and r['paper_value'] == 0.019
+    assert r['config']['n_labels'] == 100 and r['config']['recipe'] == 'adam' and len(r['extra']['valid_error_per_epoch']) == 2
+    assert 0 <= r['value'] <= 1
+    for k in ('curve', 'styles'): assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
+    model, prior = load_aae(tmp_path/'models'/'tiny.pth')
+    code = encode_all(model, torch.zeros(3, 1, 28, 28))
+    assert code['y'].shape == (3, 10) and code['z'].shape == (3, 10) and prior.dim == 10
+
+def test_aae_semi_supervised_refuses_more_labels_than_images(tmp_path):
+    res = subprocess.run(['aae_semi_supervised', '--n_train', '600', '--n_labels', '1000', '--out', str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode != 0 and 'n_labels=1000 but there are only 600 training images' in res.stderr
+    assert not (tmp_path/'results').exists()
