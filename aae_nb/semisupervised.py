@@ -21,25 +21,33 @@ from fastai.torch_core import no_random
 from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
 from .priors import Gaussian, Categorical
 from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all
-from .training import AAELearner, AdversarialRegularizer, _phase_step, _clear_grads
+from .training import AAELearner, AdversarialRegularizer, limit_heap_growth, _phase_step, _clear_grads
 from .basic import show_grid
 from .results import record_run, device_name, command_line
 
 # %% auto #0
-__all__ = ['COMBINES', 'RECIPES', 'TABLE2', 'StyleClassEncoder', 'CategoricalAAE', 'InputNoise', 'BalancedBatches',
-           'ClassificationPhase', 'ClassError', 'predict_classes', 'semi_supervised_learner', 'paper_steps',
-           'semi_supervised_fit', 'test_error', 'learning_curve', 'semi_supervised_figures', 'train_semi_supervised',
-           'aae_semi_supervised']
+__all__ = ['COMBINES', 'RECIPES', 'TABLE2', 'StyleClassEncoder', 'CategoricalAAE', 'InputNoise', 'InputDropout',
+           'BalancedBatches', 'ClassificationPhase', 'ClassError', 'predict_classes', 'semi_supervised_learner',
+           'paper_steps', 'semi_supervised_fit', 'test_error', 'learning_curve', 'semi_supervised_figures',
+           'train_semi_supervised', 'aae_semi_supervised']
 
 # %% ../nbs/07_semi_supervised.ipynb #5e1d9e58
 class StyleClassEncoder(nn.Module):
     "q(y, z | x): a shared ReLU trunk, then a softmax head y over `n_classes` and a linear head z of `code_dim`"
-    def __init__(self, n_in:int, n_classes:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None):
+    def __init__(self, n_in:int, n_classes:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None,
+                 batch_norm:bool=False # Batch norm after every layer, the heads' included (A.3, clustering)
+                ):
         super().__init__()
         self.n_classes, self.code_dim = n_classes, code_dim
-        self.trunk = nn.Sequential(mlp(n_in, hidden[:-1], hidden[-1], init_std=init_std), nn.ReLU())
-        self.class_head = mlp(hidden[-1], (), n_classes, init_std=init_std)
-        self.style_head = mlp(hidden[-1], (), code_dim, init_std=init_std)
+        if batch_norm:
+            sizes, layers = [n_in, *hidden], []
+            for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
+            self.trunk = nn.Sequential(*layers)
+            head = lambda n: nn.Sequential(nn.Linear(hidden[-1], n), nn.BatchNorm1d(n))
+        else:
+            self.trunk = nn.Sequential(mlp(n_in, hidden[:-1], hidden[-1], init_std=init_std), nn.ReLU())
+            head = lambda n: mlp(hidden[-1], (), n, init_std=init_std)
+        self.class_head, self.style_head = head(n_classes), head(code_dim)
     def forward(self, x):
         h = self.trunk(x.flatten(1))
         logits = self.class_head(h)
@@ -105,7 +113,8 @@ class CategoricalAAE(AdversarialAutoencoder):
                  init_std:float|None=None, # Weight init std; default PyTorch's
                  combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
                  heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
-                 learn_heads:bool=True # Train W_C
+                 learn_heads:bool=True, # Train W_C
+                 batch_norm:bool=False # Batch norm in the encoder (A.3)
                 )->CategoricalAAE:
         "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
         if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
@@ -113,12 +122,13 @@ class CategoricalAAE(AdversarialAutoencoder):
         hidden, disc_hidden, data_shape = tuple(hidden), tuple(disc_hidden), tuple(data_shape)
         n_in = int(torch.Size(data_shape).numel())
         n_dec = code_dim if combine == 'heads' else n_classes + code_dim
-        model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std), MLPDecoder(n_dec, data_shape, hidden, output, init_std),
+        model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm), MLPDecoder(n_dec, data_shape, hidden, output, init_std),
                     {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
                     data_shape, combine, heads, learn_heads)
         model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
                             disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
-                            heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads)
+                            heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
+                            batch_norm=batch_norm)
         return model
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
@@ -128,6 +138,13 @@ class InputNoise(Callback):
     def __init__(self, std:float=0.3): store_attr()
     def noisy(self, x:torch.Tensor)->torch.Tensor: return x + self.std * torch.randn_like(x) if self.std else x
     def before_batch(self): self.learn.xb = (self.noisy(self.xb[0]), *self.xb[1:])
+
+class InputDropout(InputNoise):
+    "Zero each training input pixel with probability `p` (A.3: 20%), scaling the rest by 1/(1-p) as `F.dropout` does; targets stay clean"
+    def __init__(self, p:float=0.2):
+        if not 0 <= p < 1: raise ValueError(f"p={p}: a dropout rate must be in [0, 1)")
+        store_attr()
+    def noisy(self, x:torch.Tensor)->torch.Tensor: return F.dropout(x, self.p, training=True)
 
 # %% ../nbs/07_semi_supervised.ipynb #40d95126
 class BalancedBatches:
@@ -188,7 +205,7 @@ class ClassificationPhase(Callback):
         idx = next(self.batches)
         dev = self.learn.dls.device
         x, y = self.x[idx].to(dev), self.y[idx].to(dev)
-        noise = getattr(self.learn, 'input_noise', None)
+        noise = next((c for c in self.learn.cbs if isinstance(c, InputNoise)), None)  # the same corruption as the other phases
         if noise is not None: x = noise.noisy(x)
         loss = F.cross_entropy(self.learn.model.encode(x)['logits'], y)
         _phase_step(self._params, loss, self.class_opt)
@@ -227,6 +244,8 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             recipe:str='adam', # Optimizers and learning-rate ratios: a key of `RECIPES`
                             style_std:float=1., # Std of z's Gaussian prior
                             input_noise:float=0.3, # Std of the Gaussian noise on the training inputs (A.2.1: 0.3); 0 for none
+                            input_dropout:float=0., # Or: dropout rate on the training inputs (A.3: 0.2)
+                            batch_norm:bool=False, # Batch norm in the encoder (A.3)
                             class_bs:int=100, # Labelled batch size
                             hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
                             disc_hidden:tuple=(1000, 1000), # Hidden layers of both discriminators
@@ -235,6 +254,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             heads=None, # Initial cluster heads W_C for 'heads'
                             learn_heads:bool=True, # Train W_C
                             cbs=None, # More callbacks
+                            metrics=None, # More metrics
                             **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -242,17 +262,18 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     r = RECIPES[recipe] | overrides
     data_shape = tuple(dls.train.dataset.x.shape[1:])
     model = CategoricalAAE.from_mlp(data_shape, n_classes, code_dim, hidden, disc_hidden, init_std=init_std, combine=combine,
-                                    heads=heads, learn_heads=learn_heads)
+                                    heads=heads, learn_heads=learn_heads, batch_norm=batch_norm)
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     style_prior = Gaussian(code_dim, style_std)
     regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
             for k, p in (('y', Categorical(n_classes)), ('z', style_prior))]
-    phases = [InputNoise(input_noise)] if input_noise else []
-    metrics = []
+    if input_noise and input_dropout: raise ValueError("give input_noise or input_dropout, not both")
+    phases = [InputNoise(input_noise)] if input_noise else [InputDropout(input_dropout)] if input_dropout else []
+    metrics = list(metrics or [])
     if labelled is not None:
         phases.append(ClassificationPhase(labelled.x, labelled.y, class_bs, r['class_lr_mult']))
-        metrics = [*phases[-1].metrics, ClassError()]
+        metrics = [*phases[-1].metrics, ClassError(), *metrics]
     return AAELearner(dls, model, style_prior, regularizers=regs, opt_func=opt_func, lr=r['lr'], cbs=phases + list(cbs or []),
                       metrics=metrics)
 
@@ -267,6 +288,7 @@ def semi_supervised_fit(learn:AAELearner, epochs:int, recipe:str='adam', lr:floa
     r = RECIPES[recipe]
     lr = lr or r['lr']
     if r['schedule'] == 'one_cycle': return learn.fit_timed(epochs, lr, show)
+    limit_heap_growth()
     start, base = time.time(), paper_steps(epochs)
     sched = ParamScheduler({'lr': lambda pos: lr * base(pos)})
     if show: learn.fit(epochs, lr, cbs=sched)

@@ -19,7 +19,7 @@ from .priors import Prior
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'AAELearner']
+__all__ = ['half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'limit_heap_growth', 'AAELearner']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -122,6 +122,16 @@ class AdversarialRegularizer(Callback):
 
     def _mean(self, k): return (self._sums[k] / self._n).item() if self._n else float('nan')
 
+# %% ../nbs/02a_training.ipynb #e5e4a735
+def limit_heap_growth()->bool:
+    "On Linux with glibc, hand freed tensor memory back to the system at once (no effect elsewhere); True if set"
+    import ctypes, sys
+    if not sys.platform.startswith('linux'): return False
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False  # not glibc (e.g. musl)
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 0))
+
 # %% ../nbs/02a_training.ipynb #0000000f
 class AAELearner(Learner):
     "A fastai `Learner` for adversarial autoencoders: fastai runs the reconstruction, `regularizers` the rest"
@@ -168,6 +178,7 @@ class AAELearner(Learner):
 
     def fit_timed(self, epochs:int, lr:float|None=None, show:bool=True)->tuple:
         "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
+        limit_heap_growth()
         start = time.time()
         if show: self.fit_one_cycle(epochs, lr)
         else:

@@ -11,7 +11,8 @@ def test_version_matches_settings():
     assert aae_nb.__version__ == cfg['DEFAULT']['version']
 
 def test_console_scripts_help():
-    for cmd in ('aae_basic', 'aae_fetch_mnist', 'aae_likelihood', 'aae_conditioned', 'aae_supervised', 'aae_semi_supervised'):
+    for cmd in ('aae_basic', 'aae_fetch_mnist', 'aae_likelihood', 'aae_conditioned', 'aae_supervised', 'aae_semi_supervised',
+                'aae_clustering', 'aae_dim_reduction'):
         out = subprocess.run([cmd, '--help'], capture_output=True, text=True, check=True).stdout
         assert '--help' in out and 'usage' in out.lower(), out
     out = subprocess.run(['aae_basic', '--help'], capture_output=True, text=True).stdout
