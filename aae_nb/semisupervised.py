@@ -21,7 +21,7 @@ from fastai.torch_core import no_random
 from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
 from .priors import Gaussian, Categorical
 from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all
-from .training import AAELearner, AdversarialRegularizer, limit_heap_growth, _phase_step, _clear_grads
+from .training import AAELearner, AdversarialRegularizer, _phase_step, _clear_grads
 from .basic import show_grid
 from .results import record_run, device_name, command_line
 
@@ -288,7 +288,6 @@ def semi_supervised_fit(learn:AAELearner, epochs:int, recipe:str='adam', lr:floa
     r = RECIPES[recipe]
     lr = lr or r['lr']
     if r['schedule'] == 'one_cycle': return learn.fit_timed(epochs, lr, show)
-    limit_heap_growth()
     start, base = time.time(), paper_steps(epochs)
     sched = ParamScheduler({'lr': lambda pos: lr * base(pos)})
     if show: learn.fit(epochs, lr, cbs=sched)

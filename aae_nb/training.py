@@ -19,7 +19,7 @@ from .priors import Prior
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'limit_heap_growth', 'AAELearner']
+__all__ = ['half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'AAELearner']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -123,14 +123,20 @@ class AdversarialRegularizer(Callback):
     def _mean(self, k): return (self._sums[k] / self._n).item() if self._n else float('nan')
 
 # %% ../nbs/02a_training.ipynb #e5e4a735
-def limit_heap_growth()->bool:
-    "On Linux with glibc, hand freed tensor memory back to the system at once (no effect elsewhere); True if set"
+def _glibc():
+    "The C library if it is glibc (it has `malloc_trim`), else None"
     import ctypes, sys
-    if not sys.platform.startswith('linux'): return False
+    if not sys.platform.startswith('linux'): return None
     try: libc = ctypes.CDLL('libc.so.6')
-    except OSError: return False  # not glibc (e.g. musl)
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 0))
+    except OSError: return None
+    return libc if hasattr(libc, 'malloc_trim') else None
+
+class ReleaseFreedMemory(Callback):
+    "After every epoch, hand the heap pages glibc keeps from freed tensors back to the system (a no-op without glibc)"
+    order = 100
+    def before_fit(self): self.libc = _glibc()
+    def after_epoch(self):
+        if self.libc is not None: self.libc.malloc_trim(0)
 
 # %% ../nbs/02a_training.ipynb #0000000f
 class AAELearner(Learner):
@@ -144,7 +150,7 @@ class AAELearner(Learner):
                  opt_func=Adam, # Optimizer of every phase (unless a regulariser has its own)
                  lr:float=1e-3, # Default learning rate
                  splitter=autoencoder_params, # Parameters of the reconstruction phase
-                 cbs=None, # Other callbacks (`TerminateOnNaNCallback` is always added)
+                 cbs=None, # Other callbacks (`TerminateOnNaNCallback` and `ReleaseFreedMemory` are always added)
                  metrics=None, # Other metrics; the regularisers' losses and accuracy are added
                  **kwargs # Passed to `Learner`
                 ):
@@ -154,7 +160,7 @@ class AAELearner(Learner):
         regs = L(AdversarialRegularizer(prior)) if regularizers is None else L(regularizers)
         metrics = L(metrics) + L(m for r in regs for m in getattr(r, 'metrics', []))
         super().__init__(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter,
-                         cbs=L(cbs) + regs + L(TerminateOnNaNCallback()), metrics=metrics, **kwargs)
+                         cbs=L(cbs) + regs + L(TerminateOnNaNCallback(), ReleaseFreedMemory()), metrics=metrics, **kwargs)
         self.prior = prior
 
     @classmethod
@@ -178,7 +184,6 @@ class AAELearner(Learner):
 
     def fit_timed(self, epochs:int, lr:float|None=None, show:bool=True)->tuple:
         "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
-        limit_heap_growth()
         start = time.time()
         if show: self.fit_one_cycle(epochs, lr)
         else:
