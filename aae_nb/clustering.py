@@ -146,7 +146,7 @@ def train_clustering(n_clusters:int=16, # Clusters (Table 3: 16 and 30)
                               lr=lr or RECIPES[recipe]['lr'], input_dropout=input_dropout, batch_norm=batch_norm, bs=bs),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
-    history = {k: [round(float(v[i]), 4) for v in learn.recorder.values] for i, k in enumerate(learn.recorder.metric_names[1:-1])}
+    history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': used.tolist(), 'final': last, 'history': history}
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 

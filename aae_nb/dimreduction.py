@@ -150,7 +150,7 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
                               lr=lr or RECIPES[recipe]['lr'], bs=bs),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
-    history = {k: [round(float(v[i]), 4) for v in learn.recorder.values] for i, k in enumerate(learn.recorder.metric_names[1:-1])}
+    history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
     extra = {'heads': heads.tolist(), 'final': last, 'history': history}
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 

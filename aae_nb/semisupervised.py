@@ -293,8 +293,7 @@ def semi_supervised_fit(learn:AAELearner, epochs:int, recipe:str='adam', lr:floa
     if show: learn.fit(epochs, lr, cbs=sched)
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr, cbs=sched)
-    last = dict(zip(learn.recorder.metric_names[1:-1], map(float, learn.recorder.values[-1])))
-    return time.time() - start, last
+    return time.time() - start, {k: v[-1] for k, v in learn.epoch_metrics().items()}
 
 # %% ../nbs/07_semi_supervised.ipynb #d9cd7187
 TABLE2 = {100: 0.0190, 1000: 0.0160, 50_000: 0.0085}  # AAE test error in Table 2 (MNIST, labels -> error)
@@ -305,8 +304,7 @@ def test_error(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->float:
 
 def learning_curve(learn:AAELearner)->list:
     "The validation class error after every epoch of the last fit"
-    i = learn.recorder.metric_names.index('class_error') - 1
-    return [float(v[i]) for v in learn.recorder.values]
+    return learn.epoch_metrics()['class_error']
 
 def semi_supervised_figures(learn:AAELearner, # A trained semi-supervised learner
                             curve:list, # Validation error after each epoch
@@ -374,7 +372,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
                               ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
-    history = {k: [round(float(v[i]), 4) for v in learn.recorder.values] for i, k in enumerate(learn.recorder.metric_names[1:-1])}
+    history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last, 'history': history}
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 

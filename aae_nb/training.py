@@ -188,8 +188,11 @@ class AAELearner(Learner):
         if show: self.fit_one_cycle(epochs, lr)
         else:
             with self.no_bar(), self.no_logging(): self.fit_one_cycle(epochs, lr)
-        last = dict(zip(self.recorder.metric_names[1:-1], map(float, self.recorder.values[-1])))
-        return time.time() - start, last
+        return time.time() - start, {k: v[-1] for k, v in self.epoch_metrics().items()}
+
+    def epoch_metrics(self)->dict:
+        "Each loss and metric of the last fit, by name: its value after every epoch"
+        return {k: [float(v[i]) for v in self.recorder.values] for i, k in enumerate(self.recorder.metric_names[1:-1])}
 
     def test_loss(self, x:torch.Tensor, y:torch.Tensor, bs:int=1000)->float:
         "The reconstruction loss on held-out images `x` with labels `y` (this resets the recorder's values: read them first)"
