@@ -18,11 +18,22 @@ from .basic import show_grid
 from .results import record_run, device_name, command_line
 
 # %% auto #0
-__all__ = ['TABLE3', 'cluster_labels', 'cluster_error', 'ClusterError', 'clustering_learner', 'cluster_heads', 'cluster_members',
-           'cluster_figure', 'train_clustering', 'aae_clustering']
+__all__ = ['TABLE3', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'clustering_learner',
+           'cluster_heads', 'cluster_members', 'cluster_figure', 'train_clustering', 'aae_clustering']
 
 # %% ../nbs/08_clustering.ipynb #6f860ec9
-def cluster_labels(probs:torch.Tensor, # q(y|x) of the labelled examples (the validation set), `(n, n_clusters)`
+def log_odds(logits:torch.Tensor)->torch.Tensor:
+    "log(q / (1 − q)) of each class's softmax probability q, `(n, k)`: ordered as q is, but without q's ties at 1.0"
+    others = logits[:, None, :].expand(-1, logits.shape[1], -1).masked_fill(torch.eye(logits.shape[1], dtype=torch.bool), -torch.inf)
+    return logits - others.logsumexp(2)
+
+def cluster_scores(model, # A two-headed model (§5-§7's `CategoricalAAE`)
+                   x:torch.Tensor # Images
+                  )->torch.Tensor:
+    "The log-odds of q(y|x) for images `x`, `(n, n_clusters)`: confident probabilities round to 1.0 in float32 and tie; these do not"
+    return log_odds(encode_all(model, x)['logits'])
+
+def cluster_labels(probs:torch.Tensor, # q(y|x), or better its log-odds (`cluster_scores`), of the labelled examples (the validation set), `(n, n_clusters)`
                    labels:torch.Tensor # Their classes
                   )->torch.Tensor:
     "§6's assignment: each cluster takes the label of the example that maximises its probability"
@@ -46,7 +57,7 @@ class ClusterError(Metric):
     "§6's error on the validation set, as a fastai metric: clusters named by their most confident validation image"
     def reset(self): self.probs, self.labels = [], []
     def accumulate(self, learn):
-        with torch.no_grad(): self.probs.append(learn.model.encode(learn.xb[0])['y'].detach().cpu())
+        with torch.no_grad(): self.probs.append(log_odds(learn.model.encode(learn.xb[0])['logits']).detach().cpu())
         self.labels.append(learn.yb[1].cpu())
     @property
     def value(self):
@@ -93,7 +104,7 @@ def cluster_figure(learn:AAELearner, # A trained clustering learner
                    title:str='' # Prefix of the title
                   ):
     "Figure 9: a row per cluster, its head and its `n` most confident members"
-    probs = encode_all(learn.model, test.x)['y']
+    probs = cluster_scores(learn.model, test.x)
     members = cluster_members(probs, n)
     blank = torch.zeros_like(test.x[:1])
     rows = [torch.cat([h[None], *(test.x[j:j + 1] if j >= 0 else blank for j in m)]) for h, m in zip(cluster_heads(learn), members)]
@@ -135,8 +146,8 @@ def train_clustering(n_clusters:int=16, # Clusters (Table 3: 16 and 30)
         learn = clustering_learner(dls, n_clusters, code_dim, input_dropout, batch_norm, recipe=recipe,
                                    hidden=(width, width), disc_hidden=(width, width))
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
-        names = cluster_labels(encode_all(learn.model, data['valid'].x)['y'], data['valid'].y)
-        test_probs = encode_all(learn.model, data['test'].x)['y']
+        names = cluster_labels(cluster_scores(learn.model, data['valid'].x), data['valid'].y)
+        test_probs = cluster_scores(learn.model, data['test'].x)
         err = cluster_error(test_probs, data['test'].y, names)
         figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
     used = test_probs.argmax(1).bincount(minlength=n_clusters)

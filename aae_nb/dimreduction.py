@@ -17,7 +17,7 @@ from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
 from .model import encode_all
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, test_error, RECIPES
-from .clustering import ClusterError, cluster_labels, cluster_error
+from .clustering import ClusterError, cluster_labels, cluster_error, cluster_scores
 from .results import record_run, device_name, command_line
 
 # %% auto #0
@@ -138,8 +138,8 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
         test = data['test']
         if labelled is not None: err = test_error(learn.model, *test)
         else:
-            names = cluster_labels(encode_all(learn.model, data['valid'].x)['y'], data['valid'].y)
-            err = cluster_error(encode_all(learn.model, test.x)['y'], test.y, names)
+            names = cluster_labels(cluster_scores(learn.model, data['valid'].x), data['valid'].y)
+            err = cluster_error(cluster_scores(learn.model, test.x), test.y, names)
         points, heads = representations(learn, test.x), learn.model.heads.detach().cpu()
         if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
         figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
