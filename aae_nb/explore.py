@@ -76,6 +76,14 @@ def decode_images(model:AdversarialAutoencoder, # A trained model
     return x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
 
 # %% ../nbs/10_explore.ipynb #e112c819
+def _figure_png(fig:Figure)->bytes:
+    "A whole figure drawn as PNG (for the strips, which change everywhere at once)"
+    buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
+
+class _Shown:
+    "A widget wrapper that Jupyter shows as its `widget`"
+    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
 class ExplorerFigure:
     "A decoded image, an optional row of images and an optional map of 2-D codes with the current point, updated in place"
     def __init__(self,
@@ -130,7 +138,7 @@ class ExplorerFigure:
         return buf.getvalue()
 
 # %% ../nbs/10_explore.ipynb #a9fc83cd
-class DecoderExplorer:
+class DecoderExplorer(_Shown):
     "Sliders over the code (and a class picker if the decoder takes one) → the decoded image, redrawn in place"
     def __init__(self,
                  learn_or_model, # A trained aae_nb learner, or a model (then give `prior`)
@@ -184,7 +192,6 @@ class DecoderExplorer:
         self.image.value = self.figure.png()
         self.redraw_seconds.append(time.perf_counter() - start)
 
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
 def style_label_explorer(learn_or_model, # A model whose decoder takes a class: §4's supervised AAE, or §5-§7's
                          prior:Prior|None=None, # Its style prior; default the learner's
@@ -209,7 +216,7 @@ def cluster_strip(model:CategoricalAAE, # A two-headed model (§5-§7)
     imgs[idx >= 0] = x[idx[idx >= 0]].reshape(-1, *head.shape[1:]).clamp(0, 1)
     return torch.cat([head, imgs])
 
-class ClusterBrowser:
+class ClusterBrowser(_Shown):
     "Pick a cluster → its head and its most likely images, redrawn in place"
     def __init__(self,
                  learn_or_model, # A trained clustering learner or `CategoricalAAE`
@@ -230,19 +237,15 @@ class ClusterBrowser:
         self.fig = Figure(figsize=(0.6 * len(strip), 0.9), dpi=80)
         ax = self.fig.add_axes([0, 0, 1, 1]); ax.set_axis_off()
         self.strip = ax.imshow(image_grid(strip, len(strip)), cmap='gray', vmin=0, vmax=1)
-        self.image = widgets.Image(value=self._png(), format='png')
+        self.image = widgets.Image(value=_figure_png(self.fig), format='png')
         self.picker.observe(self.update, names='value')
         self.widget = widgets.VBox([self.picker, self.image])
 
-    def _png(self):
-        buf = io.BytesIO(); self.fig.savefig(buf, format='png'); return buf.getvalue()
 
     def update(self, change=None):
         "Show the picked cluster"
         self.strip.set_data(image_grid(cluster_strip(self.model, self.x, self.picker.value, self.members), len(self.members[0]) + 1))
-        self.image.value = self._png()
-
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+        self.image.value = _figure_png(self.fig)
 
 # %% ../nbs/10_explore.ipynb #48041dd7
 def interpolate_codes(a:torch.Tensor, b:torch.Tensor, steps:int)->torch.Tensor:
@@ -265,7 +268,7 @@ def interpolation_strip(model:AdversarialAutoencoder, # A trained model whose de
     ends = torch.stack([x_a, x_b]).reshape(2, *path.shape[1:]).clamp(0, 1)
     return torch.cat([ends[:1], path, ends[1:]])
 
-class InterpolationExplorer:
+class InterpolationExplorer(_Shown):
     "Two image numbers and a number of steps → the decoded path between their codes, redrawn in place"
     def __init__(self,
                  learn_or_model, # A trained learner or model
@@ -283,7 +286,7 @@ class InterpolationExplorer:
         self.ax = self.fig.add_axes([0, 0, 1, 1]); self.ax.set_axis_off()
         self.ax.set_xlim(-0.5, 18 * strip.shape[2] - 0.5)
         self.shown = self.ax.imshow(image_grid(strip, len(strip)), cmap='gray', vmin=0, vmax=1)
-        self.image = widgets.Image(value=self._png(), format='png')
+        self.image = widgets.Image(value=_figure_png(self.fig), format='png')
         for c in (self.a, self.b, self.steps): c.observe(self.update, names='value')
         self.widget = widgets.VBox([widgets.HBox([self.a, self.b, self.steps]), self.image])
 
@@ -291,8 +294,6 @@ class InterpolationExplorer:
         "The current path, ends included"
         return interpolation_strip(self.model, self.x[self.a.value], self.x[self.b.value], self.steps.value)
 
-    def _png(self):
-        buf = io.BytesIO(); self.fig.savefig(buf, format='png'); return buf.getvalue()
 
     def update(self, change=None):
         "Decode the current path and redraw it in place"
@@ -300,6 +301,4 @@ class InterpolationExplorer:
         grid = image_grid(strip, len(strip))
         self.shown.set_data(grid)
         self.shown.set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
-        self.image.value = self._png()
-
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+        self.image.value = _figure_png(self.fig)
