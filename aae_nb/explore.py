@@ -16,7 +16,7 @@ from fastai.torch_core import no_random
 from .priors import Prior, Gaussian
 from .model import AdversarialAutoencoder, encode_all, decode_all
 from .semisupervised import CategoricalAAE
-from .clustering import cluster_members
+from .clustering import cluster_members, cluster_scores
 from .basic import image_grid
 
 # %% auto #0
@@ -228,7 +228,7 @@ class ClusterBrowser(_Shown):
             raise ValueError("the cluster browser needs a model with a cluster head y (§5-§7's CategoricalAAE), "
                              f"got {type(self.model).__name__}: use DecoderExplorer")
         if n < 1: raise ValueError(f"n={n}: show at least one member per cluster")
-        self.x, self.probs = x, encode_all(self.model, x)['y']
+        self.x, self.probs = x, cluster_scores(self.model, x)   # log-odds: no ties among confident members
         self.members = cluster_members(self.probs, n)
         sizes = self.probs.argmax(1).bincount(minlength=self.model.n_classes)
         self.picker = widgets.Dropdown(options=[(f'cluster {i} ({int(s)} images)', i) for i, s in enumerate(sizes)], value=0,
@@ -240,7 +240,6 @@ class ClusterBrowser(_Shown):
         self.image = widgets.Image(value=_figure_png(self.fig), format='png')
         self.picker.observe(self.update, names='value')
         self.widget = widgets.VBox([self.picker, self.image])
-
 
     def update(self, change=None):
         "Show the picked cluster"
