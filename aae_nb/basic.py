@@ -11,7 +11,8 @@ from fastcore.script import call_parse
 from fastai.torch_core import no_random
 from .data import load_mnist, aae_dataloaders
 from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
-from .training import AAELearner
+from .training import AAELearner, half_sse
+from .mmd import code_fit
 from .results import record_run, device_name, command_line
 
 # %% auto #0
@@ -93,25 +94,33 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
                 save_model:bool=False, # Save the model and its prior to models/<name>.pth
                 command:str|None=None, # The command line to record; default: this process's
                 data:dict|None=None, # MNIST splits; default `load_mnist(fetch=True)`
-                show:bool=False # Show the progress bar and the metrics table
+                show:bool=False, # Show the progress bar and the metrics table
+                regularizer:str='adversarial' # 'adversarial' (the AAE), 'mmd' or 'vae' (notebooks 11-13)
                )->tuple:
-    "Train a basic AAE on MNIST; write its results file and figures; return `(learn, result, figures)`"
+    "Train a basic AAE (or its MMD / VAE variant) on MNIST; write its results file and figures; return `(learn, result, figures)`"
     the_prior = make_basic_prior(prior, code_dim, prior_std)
-    name = name or f"basic_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
+    kind = 'basic' if regularizer == 'adversarial' else regularizer
+    name = name or f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
     data = data or load_mnist(fetch=True)
     with no_random(seed):
         dls = aae_dataloaders(data['train'], data['valid'], bs=bs, n_train=n_train)
-        learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width))
+        learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer)
         wall, last = learn.fit_timed(epochs, lr, show)
-        test_sse = learn.test_loss(*data['test'])
+        test_x = data['test'].x
+        test_codes = learn.encode(test_x)
+        test_sse = float(half_sse(learn.decode(test_codes), test_x))  # the same number for every regulariser (a VAE decodes μ(x))
+        fit = code_fit(test_codes, the_prior, seed=seed)
         figs = basic_figures(learn, data['test'], f'{name}: ')
-    result = dict(experiment='basic', dataset='mnist', metric='test_half_sse', value=float(test_sse), paper_value=None,
-                  config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width], encoder='deterministic',
-                              optimizer='Adam, fit_one_cycle', lr=lr, bs=bs, n_train=n_train or len(data['train'])),
+    result = dict(experiment='basic', dataset='mnist', metric='test_half_sse', value=test_sse, paper_value=None,
+                  config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width],
+                              encoder=learn.model.config['encoder'], regularizer=regularizer, architecture='mlp',
+                              loss=learn.loss_func.__name__, optimizer='Adam, fit_one_cycle', lr=lr, bs=bs,
+                              n_train=n_train or len(data['train'])),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
-    extra = {'valid_half_sse': float(last['valid_loss']), 'final_disc_acc': float(last['z_disc_acc']),
-             'final_disc_loss': float(last['z_disc_loss']), 'final_gen_loss': float(last['z_gen_loss'])}
+    extra = {'valid_loss': float(last['valid_loss']), 'seconds_per_epoch': round(wall / epochs, 1),
+             'code_mmd_imq': fit['mmd_imq'], 'code_c2st_accuracy': fit['c2st_accuracy'],
+             **{'final_' + k.removeprefix('z_'): float(v) for k, v in last.items() if k not in ('train_loss', 'valid_loss')}}
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 
 # %% ../nbs/03_basic_aae.ipynb #54f11c8f
@@ -127,11 +136,13 @@ def aae_basic(prior:str='gaussian', # Prior on the code: 'gaussian' or 'mog' (te
               n_train:int=None, # Use only this many training images (quick checks)
               out:str='.', # Folder for results/, figures/ and models/
               name:str=None, # Name of the output files
-              save_model:bool=False # Also save the trained model to models/<name>.pth
+              save_model:bool=False, # Also save the trained model to models/<name>.pth
+              regularizer:str='adversarial' # 'adversarial' (the AAE), 'mmd' (kernel MMD, no discriminator) or 'vae'
              ):
-    "Train the basic adversarial autoencoder (§2) on MNIST; write results/<name>.json and figures/<name>_*.png"
+    "Train the basic adversarial autoencoder (§2), or its MMD or VAE variant, on MNIST; write results/<name>.json and figures/<name>_*.png"
     learn, result, _ = train_basic(prior, code_dim, prior_std, epochs, lr, bs, width, seed, n_train, out, name,
-                                   save_model, show=True)
-    print(f"test half squared error {result['value']:.2f}, final discriminator accuracy "
-          f"{result['extra']['final_disc_acc']:.3f}, {result['wall_seconds']:.0f} s on {result['device']}")
+                                   save_model, show=True, regularizer=regularizer)
+    ex = result['extra']
+    print(f"test half squared error {result['value']:.2f}, codes vs prior: 10-NN two-sample accuracy {ex['code_c2st_accuracy']:.3f} "
+          f"(0.5 = indistinguishable), {result['wall_seconds']:.0f} s on {result['device']}")
     print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")

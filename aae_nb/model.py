@@ -45,9 +45,16 @@ class GaussianEncoder(nn.Module):
     def __init__(self, n_in:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None):
         super().__init__()
         self.code_dim, self.net = code_dim, mlp(n_in, hidden, 2 * code_dim, init_std=init_std)
+        self.last_posterior = None
+    def posterior(self, x)->tuple:
+        "`(μ, log σ²)` of q(z|x) for each image"
+        return self.net(x.flatten(1)).chunk(2, dim=1)
     def forward(self, x):
-        mu, log_var = self.net(x.flatten(1)).chunk(2, dim=1)
-        return mu + (0.5 * log_var).exp() * torch.randn_like(mu) if self.training else mu
+        mu, log_var = self.posterior(x)
+        if not self.training: return mu
+        z = mu + (0.5 * log_var).exp() * torch.randn_like(mu)
+        self.last_posterior = (mu, log_var, z)  # what the VAE's KL term needs (notebook 12)
+        return z
 
 class UniversalApproximatorEncoder(nn.Module):
     "z = f(x, η), η ~ N(0, I) of `noise_dim` dimensions drawn for every input (also in eval mode)"
@@ -124,7 +131,7 @@ class AdversarialAutoencoder(nn.Module):
                  code_dim:int=2, # Size of the code z
                  hidden:tuple=(1000, 1000), # Hidden layers of encoder and decoder (Appendix A.1)
                  encoder:str='deterministic', # 'deterministic', 'gaussian' or 'universal' (§2)
-                 disc_hidden:tuple=(1000, 1000), # Hidden layers of the discriminator
+                 disc_hidden:tuple|None=(1000, 1000), # Hidden layers of the discriminator; None: no discriminator (MMD, VAE)
                  output:str='sigmoid', # Decoder output: 'sigmoid' for data in [0, 1], or 'linear'
                  init_std:float|None=None, # Weight init std (Appendix A.1: 0.01); default PyTorch's
                  noise_dim:int=100, # Noise size of the 'universal' encoder
@@ -136,12 +143,16 @@ class AdversarialAutoencoder(nn.Module):
         if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the code needs at least one dimension")
         if disc_label_dim < 0 or decoder_classes < 0:
             raise ValueError(f"disc_label_dim={disc_label_dim}, decoder_classes={decoder_classes}: use 0 (no labels) or a positive size")
-        hidden, disc_hidden, data_shape = tuple(hidden), tuple(disc_hidden), tuple(data_shape)
+        if disc_hidden is None and disc_label_dim:
+            raise ValueError(f"disc_label_dim={disc_label_dim} needs a discriminator: give disc_hidden (its hidden layers)")
+        hidden, data_shape = tuple(hidden), tuple(data_shape)
+        disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
         n_in = int(torch.Size(data_shape).numel())
         kw = dict(noise_dim=noise_dim) if encoder == 'universal' else {}
         model = cls(ENCODERS[encoder](n_in, code_dim, hidden, init_std, **kw),
                     MLPDecoder(decoder_classes + code_dim, data_shape, hidden, output, init_std),
-                    {'z': mlp_discriminator(code_dim + disc_label_dim, disc_hidden, init_std)}, data_shape, decoder_classes)
+                    {} if disc_hidden is None else {'z': mlp_discriminator(code_dim + disc_label_dim, disc_hidden, init_std)},
+                    data_shape, decoder_classes)
         model.config = dict(data_shape=data_shape, code_dim=code_dim, hidden=hidden, encoder=encoder,
                             disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim,
                             disc_label_dim=disc_label_dim, decoder_classes=decoder_classes)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['UNLABELLED', 'PRIORS', 'Prior', 'Gaussian', 'Uniform', 'MixtureOfGaussians', 'SwissRoll', 'Categorical',
-           'FittedGaussian', 'prior_from_config', 'plot_codes']
+           'FittedGaussian', 'gaussian_components', 'prior_log_prob', 'prior_from_config', 'plot_codes']
 
 # %% ../nbs/01_priors.ipynb #00000004
 UNLABELLED = -1
@@ -184,6 +184,37 @@ class FittedGaussian(Prior):
         return z.float().to(device)
 
     def __repr__(self): return f"FittedGaussian(dim={self.dim})"
+
+# %% ../nbs/01_priors.ipynb #9de86565
+def gaussian_components(prior:Prior # A `Gaussian`, `MixtureOfGaussians` or `FittedGaussian`
+                       )->tuple:
+    "The prior as a mixture of Gaussians: `(weights (K,), means (K, d), covariances (K, d, d))`, float64"
+    f64 = torch.float64
+    if isinstance(prior, Gaussian):
+        return torch.ones(1, dtype=f64), torch.zeros(1, prior.dim, dtype=f64), (prior.std ** 2 * torch.eye(prior.dim, dtype=f64))[None]
+    if isinstance(prior, FittedGaussian):
+        return torch.ones(1, dtype=f64), torch.tensor(prior.mean, dtype=f64)[None], torch.tensor(prior.cov, dtype=f64)[None]
+    if isinstance(prior, MixtureOfGaussians):
+        a = prior.angles().to(f64)
+        rot = torch.stack([torch.stack([a.cos(), -a.sin()], 1), torch.stack([a.sin(), a.cos()], 1)], 1)  # (K, 2, 2)
+        local = torch.diag(torch.tensor([prior.radial_std ** 2, prior.tangential_std ** 2], dtype=f64))
+        k = prior.n_components
+        return torch.full((k,), 1 / k, dtype=f64), prior.means().to(f64), rot @ local @ rot.transpose(1, 2)
+    raise ValueError(f"{prior!r} is not a mixture of Gaussians, so it has no closed-form density here: "
+                     "use a regulariser that only samples the prior (the adversary, or MMD with kernel='imq')")
+
+def prior_log_prob(prior:Prior, # A prior with Gaussian components (see `gaussian_components`)
+                   z:torch.Tensor # Codes `(n, dim)`
+                  )->torch.Tensor:
+    "Log-density of each code under the prior, `(n,)`, in `z`'s dtype and on its device (differentiable in `z`)"
+    if z.ndim != 2 or z.shape[1] != prior.dim: raise ValueError(f"codes must be (n, {prior.dim}) for {prior!r}, got {tuple(z.shape)}")
+    w, m, cov = (t.to(z.device) for t in gaussian_components(prior))
+    chol = torch.linalg.cholesky(cov)
+    diff = (z.double()[:, None, :] - m[None]).unsqueeze(-1)  # (n, K, d, 1)
+    sol = torch.linalg.solve_triangular(chol[None], diff, upper=False).squeeze(-1)
+    logdet = 2 * chol.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    comp = -0.5 * sol.pow(2).sum(-1) - 0.5 * logdet - 0.5 * prior.dim * math.log(2 * math.pi)
+    return torch.logsumexp(comp + w.log(), 1).to(z.dtype)
 
 # %% ../nbs/01_priors.ipynb #0000001a
 PRIORS = {c.__name__: c for c in (Gaussian, Uniform, MixtureOfGaussians, SwissRoll, Categorical, FittedGaussian)}

@@ -255,6 +255,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             learn_heads:bool=True, # Train W_C
                             cbs=None, # More callbacks
                             metrics=None, # More metrics
+                            regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
                             **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -266,8 +267,14 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     style_prior = Gaussian(code_dim, style_std)
-    regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
-            for k, p in (('y', Categorical(n_classes)), ('z', style_prior))]
+    parts = (('y', Categorical(n_classes)), ('z', style_prior))
+    if regularizer == 'adversarial':
+        regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
+                for k, p in parts]
+    elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z; the discriminators stay unused
+        from .mmd import MMDRegularizer
+        regs = [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
+    else: raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
     if input_noise and input_dropout: raise ValueError("give input_noise or input_dropout, not both")
     phases = [InputNoise(input_noise)] if input_noise else [InputDropout(input_dropout)] if input_dropout else []
     metrics = list(metrics or [])
@@ -346,6 +353,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
                           data:dict|None=None, # Splits `{'train','valid','test'}`; default `load_mnist(fetch=True)`
                           dataset:str='mnist', # Name of the data, for the results file
                           show:bool=False, # Show the progress bar and the metrics table
+                          regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
                           **overrides # `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult` over the recipe's
                          )->tuple:
     "Train §5's semi-supervised AAE with `n_labels` labels; write results and figures; return `(learn, result, figures)`"
@@ -353,13 +361,13 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     out = Path(out)
     train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
     if n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images: ask for fewer labels")
-    name = name or f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}')
+    name = name or f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
     with no_random(seed):
         dls = aae_dataloaders(train, data['valid'], bs=bs)
         idx = balanced_label_indices(train.y, n_labels, seed=seed)
         learn = semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=code_dim, recipe=recipe,
                                         input_noise=input_noise, class_bs=bs, hidden=(width, width), disc_hidden=(width, width),
-                                        **overrides)
+                                        regularizer=regularizer, **overrides)
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
         curve = learning_curve(learn)
         err = test_error(learn.model, *data['test'])
@@ -368,6 +376,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     r = RECIPES[recipe] | overrides
     result = dict(experiment='semi_supervised', dataset=dataset, metric='test_error', value=err, paper_value=paper,
                   config=dict(n_labels=n_labels, n_classes=10, code_dim=code_dim, n_train=len(train), hidden=[width, width],
+                              regularizer=regularizer, architecture='mlp',
                               recipe=recipe, lr=lr or r['lr'], input_noise=input_noise, bs=bs, **{k: r[k] for k in
                               ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
@@ -390,11 +399,12 @@ def aae_semi_supervised(n_labels:int=100, # Labelled training images (Table 2: 1
                         n_train:int=None, # Use only this many training images (quick checks)
                         out:str='.', # Folder for results/, figures/ and models/
                         name:str=None, # Name of the output files
-                        save_model:bool=False # Also save the trained model to models/<name>.pth
+                        save_model:bool=False, # Also save the trained model to models/<name>.pth
+                        regularizer:str='adversarial' # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
                        ):
     "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
     learn, result, _ = train_semi_supervised(n_labels, epochs, recipe, lr, input_noise, code_dim, bs, width, seed, n_train,
-                                             out=out, name=name, save_model=save_model, show=True)
+                                             out=out, name=name, save_model=save_model, show=True, regularizer=regularizer)
     paper = f" (paper, 5000 epochs: {100 * result['paper_value']:.2f}%)" if result['paper_value'] else ''
     print(f"test error with {n_labels} labels: {100 * result['value']:.2f}%{paper}; "
           f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")

@@ -19,7 +19,7 @@ from .priors import Prior
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'AAELearner']
+__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'AAELearner']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -139,6 +139,21 @@ class ReleaseFreedMemory(Callback):
         if self.libc is not None: self.libc.malloc_trim(0)
 
 # %% ../nbs/02a_training.ipynb #0000000f
+REGULARIZERS = ('adversarial', 'mmd', 'vae')
+
+def _non_adversarial(regularizer, prior, encoder):
+    "The regularisation callback of 'mmd' or 'vae' (their notebooks come later, so they are imported here)"
+    if regularizer == 'mmd':
+        from .mmd import MMDRegularizer
+        return MMDRegularizer(prior)
+    if encoder != 'gaussian': raise ValueError(f"a VAE needs encoder='gaussian' (a posterior with a variance), not {encoder!r}")
+    from .vae import KLRegularizer
+    return KLRegularizer(prior)
+
+def _vae_loss():
+    from .vae import bernoulli_nll
+    return bernoulli_nll
+
 class AAELearner(Learner):
     "A fastai `Learner` for adversarial autoencoders: fastai runs the reconstruction, `regularizers` the rest"
     def __init__(self,
@@ -168,19 +183,30 @@ class AAELearner(Learner):
                  dls, # `DataLoaders` (see `aae_dataloaders`)
                  prior:Prior, # Prior on the code; its `dim` sets the code size
                  hidden:tuple=(1000, 1000), # Encoder and decoder hidden layers (Appendix A.1)
-                 encoder:str='deterministic', # 'deterministic', 'gaussian' or 'universal' (§2)
-                 disc_hidden:tuple=(1000, 1000), # Discriminator hidden layers
+                 encoder:str|None=None, # 'deterministic', 'gaussian' or 'universal' (§2); default 'gaussian' for a VAE, else 'deterministic'
+                 disc_hidden:tuple=(1000, 1000), # Discriminator hidden layers (unused without an adversary)
                  output:str='sigmoid', # Decoder output activation
                  init_std:float|None=None, # Weight init std (Appendix A.1: 0.01)
                  disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3)
                  decoder_classes:int=0, # Classes whose one-hot the decoder takes with z (§4)
+                 regularizer:str='adversarial', # 'adversarial' (§2), 'mmd' (notebook 11) or 'vae' (notebook 12)
                  **kwargs # Passed to `AAELearner`
                 ):
-        "An `AAELearner` on the MLP adversarial autoencoder sized for `dls` and `prior`"
+        "An `AAELearner` on the MLP adversarial autoencoder sized for `dls` and `prior`, regularised by `regularizer`"
+        if regularizer not in REGULARIZERS: raise ValueError(f"unknown regularizer {regularizer!r}: use one of {REGULARIZERS}")
+        if encoder is None: encoder = 'gaussian' if regularizer == 'vae' else 'deterministic'
+        if regularizer != 'adversarial':
+            if 'regularizers' in kwargs: raise ValueError(f"give regularizer={regularizer!r} or regularizers=[...], not both")
+            if disc_label_dim: raise ValueError(f"disc_label_dim needs the adversary: regularizer={regularizer!r} has no discriminator")
+            disc_hidden = None
+            kwargs['regularizers'] = [_non_adversarial(regularizer, prior, encoder)]
+            if regularizer == 'vae': kwargs.setdefault('loss_func', _vae_loss())
         data_shape = tuple(dls.train.dataset.x.shape[1:])
         model = AdversarialAutoencoder.from_mlp(data_shape, prior.dim, hidden, encoder, disc_hidden, output, init_std,
                                                 disc_label_dim=disc_label_dim, decoder_classes=decoder_classes)
-        return cls(dls, model, prior, **kwargs)
+        learn = cls(dls, model, prior, **kwargs)
+        learn.regularizer = regularizer
+        return learn
 
     def fit_timed(self, epochs:int, lr:float|None=None, show:bool=True)->tuple:
         "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"

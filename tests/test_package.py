@@ -16,7 +16,7 @@ def test_console_scripts_help():
         out = subprocess.run([cmd, '--help'], capture_output=True, text=True, check=True).stdout
         assert '--help' in out and 'usage' in out.lower(), out
     out = subprocess.run(['aae_basic', '--help'], capture_output=True, text=True).stdout
-    for opt in ('--prior', '--code_dim', '--prior_std', '--epochs', '--save_model'): assert opt in out
+    for opt in ('--prior', '--code_dim', '--prior_std', '--epochs', '--save_model', '--regularizer'): assert opt in out
 
 def test_aae_basic_writes_results_and_figures(tmp_path):
     "A tiny run of the command writes a schema-complete results file, the figures and the model"
@@ -33,6 +33,22 @@ def test_aae_basic_writes_results_and_figures(tmp_path):
     from aae_nb.model import load_aae
     model, prior = load_aae(tmp_path/'models'/'tiny.pth')
     assert prior.dim == 2 and model.code_dim == 2
+
+@pytest.mark.parametrize('regularizer', ['mmd', 'vae'])
+def test_aae_basic_swaps_the_regularizer(tmp_path, regularizer):
+    "One argument swaps the adversary for MMD or the VAE's KL: recorded in the config, no discriminator saved"
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_basic', '--prior', 'mog', '--regularizer', regularizer, '--n_train', '600', '--epochs', '1', '--width', '32',
+                    '--out', str(tmp_path), '--save_model'], check=True, env=env, capture_output=True, text=True)
+    r = json.loads((tmp_path/'results'/f'{regularizer}_mog2d.json').read_text())
+    assert r['config']['regularizer'] == regularizer and r['config']['architecture'] == 'mlp'
+    assert r['config']['encoder'] == ('gaussian' if regularizer == 'vae' else 'deterministic')
+    assert 0.5 <= r['extra']['code_c2st_accuracy'] <= 1 and r['extra'][{'mmd': 'final_mmd', 'vae': 'final_kl'}[regularizer]] >= -0.1
+    from aae_nb.model import load_aae
+    model, prior = load_aae(tmp_path/'models'/f'{regularizer}_mog2d.pth')
+    assert len(model.discriminators) == 0 and type(prior).__name__ == 'MixtureOfGaussians'
+    res = subprocess.run(['aae_basic', '--regularizer', 'gan', '--n_train', '600', '--out', str(tmp_path/'bad')], capture_output=True, text=True, env=env)
+    assert res.returncode != 0 and "unknown regularizer 'gan'" in res.stderr and not (tmp_path/'bad'/'results').exists()
 
 def test_aae_basic_refuses_bad_prior(tmp_path):
     res = subprocess.run(['aae_basic', '--prior', 'mog', '--code_dim', '8', '--out', str(tmp_path)], capture_output=True, text=True)
@@ -137,6 +153,15 @@ def test_aae_semi_supervised_writes_results_and_model(tmp_path):
     model, prior = load_aae(tmp_path/'models'/'tiny.pth')
     code = encode_all(model, torch.zeros(3, 1, 28, 28))
     assert code['y'].shape == (3, 10) and code['z'].shape == (3, 10) and prior.dim == 10
+
+def test_aae_semi_supervised_with_mmd(tmp_path):
+    "MMD in place of both adversaries of §5, by one argument"
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_semi_supervised', '--regularizer', 'mmd', '--n_train', '600', '--epochs', '1', '--width', '32',
+                    '--out', str(tmp_path)], check=True, env=env, capture_output=True, text=True)
+    r = json.loads((tmp_path/'results'/'semisupervised_100_mmd.json').read_text())
+    assert r['config']['regularizer'] == 'mmd' and 0 <= r['value'] <= 1
+    assert 'y_mmd' in r['extra']['history'] and 'z_mmd' in r['extra']['history'] and 'y_disc_acc' not in r['extra']['history']
 
 def test_aae_semi_supervised_refuses_more_labels_than_images(tmp_path):
     res = subprocess.run(['aae_semi_supervised', '--n_train', '600', '--n_labels', '1000', '--out', str(tmp_path)], capture_output=True, text=True)
