@@ -95,16 +95,19 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
                 command:str|None=None, # The command line to record; default: this process's
                 data:dict|None=None, # MNIST splits; default `load_mnist(fetch=True)`
                 show:bool=False, # Show the progress bar and the metrics table
-                regularizer:str='adversarial' # 'adversarial' (the AAE), 'mmd' or 'vae' (notebooks 11-13)
+                regularizer:str='adversarial', # 'adversarial' (the AAE), 'mmd' or 'vae' (notebooks 11-13)
+                architecture:str='mlp' # 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
                )->tuple:
     "Train a basic AAE (or its MMD / VAE variant) on MNIST; write its results file and figures; return `(learn, result, figures)`"
     the_prior = make_basic_prior(prior, code_dim, prior_std)
     kind = 'basic' if regularizer == 'adversarial' else regularizer
-    name = name or f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
+    name = name or (f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
+                    + ('' if architecture == 'mlp' else f'_{architecture}'))
     data = data or load_mnist(fetch=True)
     with no_random(seed):
         dls = aae_dataloaders(data['train'], data['valid'], bs=bs, n_train=n_train)
-        learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer)
+        learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer,
+                                    architecture=architecture)
         wall, last = learn.fit_timed(epochs, lr, show)
         test_x = data['test'].x
         test_codes = learn.encode(test_x)
@@ -113,7 +116,7 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
         figs = basic_figures(learn, data['test'], f'{name}: ')
     result = dict(experiment='basic', dataset='mnist', metric='test_half_sse', value=test_sse, paper_value=None,
                   config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width],
-                              encoder=learn.model.config['encoder'], regularizer=regularizer, architecture='mlp',
+                              encoder=learn.model.config['encoder'], regularizer=regularizer, architecture=architecture,
                               loss=learn.loss_func.__name__, optimizer='Adam, fit_one_cycle', lr=lr, bs=bs,
                               n_train=n_train or len(data['train'])),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
@@ -137,11 +140,13 @@ def aae_basic(prior:str='gaussian', # Prior on the code: 'gaussian' or 'mog' (te
               out:str='.', # Folder for results/, figures/ and models/
               name:str=None, # Name of the output files
               save_model:bool=False, # Also save the trained model to models/<name>.pth
-              regularizer:str='adversarial' # 'adversarial' (the AAE), 'mmd' (kernel MMD, no discriminator) or 'vae'
+              regularizer:str='adversarial', # 'adversarial' (the AAE), 'mmd' (kernel MMD, no discriminator) or 'vae'
+              architecture:str='mlp' # Encoder and decoder: 'mlp', 'conv' (strided convolutions) or 'fully_conv'
              ):
     "Train the basic adversarial autoencoder (§2), or its MMD or VAE variant, on MNIST; write results/<name>.json and figures/<name>_*.png"
     learn, result, _ = train_basic(prior, code_dim, prior_std, epochs, lr, bs, width, seed, n_train, out, name,
-                                   save_model, show=True, regularizer=regularizer)
+                                   save_model, show=True, regularizer=regularizer,
+                                   architecture=architecture)
     ex = result['extra']
     print(f"test half squared error {result['value']:.2f}, codes vs prior: 10-NN two-sample accuracy {ex['code_c2st_accuracy']:.3f} "
           f"(0.5 = indistinguishable), {result['wall_seconds']:.0f} s on {result['device']}")

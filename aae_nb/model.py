@@ -11,19 +11,21 @@ import torch.nn.functional as F
 from .priors import Prior, prior_from_config
 
 # %% auto #0
-__all__ = ['ENCODERS', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder',
-           'mlp_discriminator', 'AdversarialAutoencoder', 'save_aae', 'load_aae', 'encode_all', 'decode_all']
+__all__ = ['ENCODERS', 'ARCHITECTURES', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder',
+           'MLPDecoder', 'mlp_discriminator', 'AdversarialAutoencoder', 'save_aae', 'load_aae', 'encode_all',
+           'decode_all']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
         hidden:tuple, # Sizes of the hidden ReLU layers
         n_out:int, # Output size (linear unless `final` is given)
         final:nn.Module|None=None, # Output activation, e.g. `nn.Sigmoid()`
-        init_std:float|None=None # If given, weights ~ N(0, init_std²) and zero biases (Appendix A.1: 0.01)
+        init_std:float|None=None, # If given, weights ~ N(0, init_std²) and zero biases (Appendix A.1: 0.01)
+        batch_norm:bool=False # Batch norm after every hidden layer (before its ReLU)
        )->nn.Sequential:
     "A ReLU MLP `n_in → hidden… → n_out`"
     sizes, layers = [n_in, *hidden], []
-    for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), nn.ReLU()]
+    for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), *([nn.BatchNorm1d(b)] if batch_norm else []), nn.ReLU()]
     layers.append(nn.Linear(sizes[-1], n_out))
     if final is not None: layers.append(final)
     net = nn.Sequential(*layers)
@@ -35,16 +37,20 @@ def mlp(n_in:int, # Input size
 # %% ../nbs/02_model.ipynb #00000008
 class DeterministicEncoder(nn.Module):
     "z = f(x)"
-    def __init__(self, n_in:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None):
+    def __init__(self, n_in:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None,
+                 net:nn.Module|None=None # The network `flattened x → code_dim` (e.g. convolutional, notebook 14); default an MLP
+                ):
         super().__init__()
-        self.code_dim, self.net = code_dim, mlp(n_in, hidden, code_dim, init_std=init_std)
+        self.code_dim, self.net = code_dim, mlp(n_in, hidden, code_dim, init_std=init_std) if net is None else net
     def forward(self, x): return self.net(x.flatten(1))
 
 class GaussianEncoder(nn.Module):
     "z ~ N(μ(x), σ²(x)) by reparametrisation while training; z = μ(x) in eval mode"
-    def __init__(self, n_in:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None):
+    def __init__(self, n_in:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None,
+                 net:nn.Module|None=None # The network `flattened x → 2·code_dim` (μ, log σ²); default an MLP
+                ):
         super().__init__()
-        self.code_dim, self.net = code_dim, mlp(n_in, hidden, 2 * code_dim, init_std=init_std)
+        self.code_dim, self.net = code_dim, mlp(n_in, hidden, 2 * code_dim, init_std=init_std) if net is None else net
         self.last_posterior = None
     def posterior(self, x)->tuple:
         "`(μ, log σ²)` of q(z|x) for each image"
@@ -70,18 +76,41 @@ ENCODERS = {'deterministic': DeterministicEncoder, 'gaussian': GaussianEncoder, 
 
 # %% ../nbs/02_model.ipynb #0000000b
 class MLPDecoder(nn.Module):
-    "x̂ = g(z), reshaped to `data_shape`; sigmoid output for data in [0, 1], or linear"
-    def __init__(self, code_dim:int, data_shape:tuple, hidden:tuple=(1000, 1000), output:str='sigmoid', init_std:float|None=None):
+    "x̂ = g(z), reshaped to `data_shape`; sigmoid output for data in [0, 1], or linear; an MLP unless `net` is given"
+    def __init__(self, code_dim:int, data_shape:tuple, hidden:tuple=(1000, 1000), output:str='sigmoid', init_std:float|None=None,
+                 net:nn.Module|None=None, # The network `code → flattened image` without its output activation (notebook 14); default an MLP
+                 batch_norm:bool=False # Batch norm after the MLP's hidden layers
+                ):
         super().__init__()
         if output not in ('sigmoid', 'linear'): raise ValueError(f"output={output!r}: use 'sigmoid' (data in [0, 1]) or 'linear'")
         self.data_shape = tuple(data_shape)
         n_out = int(torch.Size(self.data_shape).numel())
-        self.net = mlp(code_dim, hidden, n_out, final=nn.Sigmoid() if output == 'sigmoid' else None, init_std=init_std)
+        final = nn.Sigmoid() if output == 'sigmoid' else None
+        if net is None: self.net = mlp(code_dim, hidden, n_out, final=final, init_std=init_std, batch_norm=batch_norm)
+        else: self.net = net if final is None else nn.Sequential(net, final)
     def forward(self, z): return self.net(z).view(len(z), *self.data_shape)
 
 def mlp_discriminator(n_in:int, hidden:tuple=(1000, 1000), init_std:float|None=None)->nn.Sequential:
     "A discriminator: `n_in` (the code, and a one-hot label if it is label-conditioned) `→ hidden… → 1` logit"
     return mlp(n_in, hidden, 1, init_std=init_std)
+
+# %% ../nbs/02_model.ipynb #859a4aa2
+ARCHITECTURES = ('mlp', 'conv', 'fully_conv')
+
+def _networks(architecture, data_shape, hidden, encoder, code_dim, n_dec_in, batch_norm, channels, init_std):
+    "Encoder and decoder networks for `architecture`; None where the encoder or decoder builds its default MLP itself"
+    if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
+    if encoder == 'universal' and (architecture != 'mlp' or batch_norm):
+        raise ValueError("the universal encoder feeds noise beside the flattened image through a plain MLP: "
+                         "use architecture='mlp' and batch_norm=False with it")
+    n_enc_out = 2 * code_dim if encoder == 'gaussian' else code_dim
+    if architecture == 'mlp':
+        n_in = int(torch.Size(data_shape).numel())
+        return (mlp(n_in, hidden, n_enc_out, init_std=init_std, batch_norm=True) if batch_norm else None), None
+    from .conv import conv_encoder_net, conv_decoder_net  # notebook 14
+    full = architecture == 'fully_conv'
+    return (conv_encoder_net(data_shape, n_enc_out, channels, full, batch_norm, init_std),
+            conv_decoder_net(n_dec_in, data_shape, channels, full, batch_norm, init_std))
 
 # %% ../nbs/02_model.ipynb #0000000d
 class AdversarialAutoencoder(nn.Module):
@@ -136,7 +165,10 @@ class AdversarialAutoencoder(nn.Module):
                  init_std:float|None=None, # Weight init std (Appendix A.1: 0.01); default PyTorch's
                  noise_dim:int=100, # Noise size of the 'universal' encoder
                  disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3: classes + 1)
-                 decoder_classes:int=0 # Classes whose one-hot the decoder takes with z (§4's supervised AAE)
+                 decoder_classes:int=0, # Classes whose one-hot the decoder takes with z (§4's supervised AAE)
+                 architecture:str='mlp', # Encoder and decoder: 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
+                 batch_norm:bool=False, # Batch norm in the encoder and the decoder
+                 channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
                 )->AdversarialAutoencoder:
         "The MLP adversarial autoencoder of Appendix A.1, one discriminator on z"
         if encoder not in ENCODERS: raise ValueError(f"unknown encoder {encoder!r}: use one of {list(ENCODERS)}")
@@ -149,13 +181,15 @@ class AdversarialAutoencoder(nn.Module):
         disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
         n_in = int(torch.Size(data_shape).numel())
         kw = dict(noise_dim=noise_dim) if encoder == 'universal' else {}
-        model = cls(ENCODERS[encoder](n_in, code_dim, hidden, init_std, **kw),
-                    MLPDecoder(decoder_classes + code_dim, data_shape, hidden, output, init_std),
+        enc_net, dec_net = _networks(architecture, data_shape, hidden, encoder, code_dim, decoder_classes + code_dim, batch_norm, channels, init_std)
+        model = cls(ENCODERS[encoder](n_in, code_dim, hidden, init_std, **kw, **({} if enc_net is None else {'net': enc_net})),
+                    MLPDecoder(decoder_classes + code_dim, data_shape, hidden, output, init_std, dec_net, batch_norm),
                     {} if disc_hidden is None else {'z': mlp_discriminator(code_dim + disc_label_dim, disc_hidden, init_std)},
                     data_shape, decoder_classes)
         model.config = dict(data_shape=data_shape, code_dim=code_dim, hidden=hidden, encoder=encoder,
                             disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim,
-                            disc_label_dim=disc_label_dim, decoder_classes=decoder_classes)
+                            disc_label_dim=disc_label_dim, decoder_classes=decoder_classes, architecture=architecture,
+                            batch_norm=batch_norm, channels=tuple(channels))
         return model
 
 # %% ../nbs/02_model.ipynb #00000014

@@ -185,7 +185,7 @@ class FittedGaussian(Prior):
 
     def __repr__(self): return f"FittedGaussian(dim={self.dim})"
 
-# %% ../nbs/01_priors.ipynb #9de86565
+# %% ../nbs/01_priors.ipynb #c4093b99
 def gaussian_components(prior:Prior # A `Gaussian`, `MixtureOfGaussians` or `FittedGaussian`
                        )->tuple:
     "The prior as a mixture of Gaussians: `(weights (K,), means (K, d), covariances (K, d, d))`, float64"

@@ -20,7 +20,7 @@ from fastai.optimizer import Adam, SGD
 from fastai.torch_core import no_random
 from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
 from .priors import Gaussian, Categorical
-from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all
+from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES
 from .training import AAELearner, AdversarialRegularizer, _phase_step, _clear_grads
 from .basic import show_grid
 from .results import record_run, device_name, command_line
@@ -35,11 +35,15 @@ __all__ = ['COMBINES', 'RECIPES', 'TABLE2', 'StyleClassEncoder', 'CategoricalAAE
 class StyleClassEncoder(nn.Module):
     "q(y, z | x): a shared ReLU trunk, then a softmax head y over `n_classes` and a linear head z of `code_dim`"
     def __init__(self, n_in:int, n_classes:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None,
-                 batch_norm:bool=False # Batch norm after every layer, the heads' included (A.3, clustering)
+                 batch_norm:bool=False, # Batch norm after every layer, the heads' included (A.3, clustering)
+                 trunk:nn.Module|None=None # The trunk `flattened x → hidden[-1]` features (e.g. convolutional, notebook 14); default an MLP
                 ):
         super().__init__()
         self.n_classes, self.code_dim = n_classes, code_dim
-        if batch_norm:
+        if trunk is not None:
+            self.trunk = nn.Sequential(trunk, *([nn.BatchNorm1d(hidden[-1])] if batch_norm else []), nn.ReLU())
+            head = lambda n: nn.Sequential(nn.Linear(hidden[-1], n), *([nn.BatchNorm1d(n)] if batch_norm else []))
+        elif batch_norm:
             sizes, layers = [n_in, *hidden], []
             for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
             self.trunk = nn.Sequential(*layers)
@@ -114,7 +118,9 @@ class CategoricalAAE(AdversarialAutoencoder):
                  combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
                  heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
                  learn_heads:bool=True, # Train W_C
-                 batch_norm:bool=False # Batch norm in the encoder (A.3)
+                 batch_norm:bool=False, # Batch norm in the encoder (A.3)
+                 architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
+                 channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
                 )->CategoricalAAE:
         "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
         if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
@@ -122,13 +128,21 @@ class CategoricalAAE(AdversarialAutoencoder):
         hidden, disc_hidden, data_shape = tuple(hidden), tuple(disc_hidden), tuple(data_shape)
         n_in = int(torch.Size(data_shape).numel())
         n_dec = code_dim if combine == 'heads' else n_classes + code_dim
-        model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm), MLPDecoder(n_dec, data_shape, hidden, output, init_std),
+        if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
+        trunk = dec_net = None
+        if architecture != 'mlp':
+            from .conv import conv_encoder_net, conv_decoder_net
+            full = architecture == 'fully_conv'
+            trunk = conv_encoder_net(data_shape, hidden[-1], channels, full, batch_norm, init_std)
+            dec_net = conv_decoder_net(n_dec, data_shape, channels, full, batch_norm, init_std)
+        model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
+                    MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
                     {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
                     data_shape, combine, heads, learn_heads)
         model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
                             disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
                             heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
-                            batch_norm=batch_norm)
+                            batch_norm=batch_norm, architecture=architecture, channels=tuple(channels))
         return model
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
@@ -256,6 +270,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             cbs=None, # More callbacks
                             metrics=None, # More metrics
                             regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
+                            architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
                             **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -263,7 +278,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     r = RECIPES[recipe] | overrides
     data_shape = tuple(dls.train.dataset.x.shape[1:])
     model = CategoricalAAE.from_mlp(data_shape, n_classes, code_dim, hidden, disc_hidden, init_std=init_std, combine=combine,
-                                    heads=heads, learn_heads=learn_heads, batch_norm=batch_norm)
+                                    heads=heads, learn_heads=learn_heads, batch_norm=batch_norm, architecture=architecture)
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     style_prior = Gaussian(code_dim, style_std)
@@ -354,6 +369,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
                           dataset:str='mnist', # Name of the data, for the results file
                           show:bool=False, # Show the progress bar and the metrics table
                           regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
+                          architecture:str='mlp', # 'mlp', 'conv' or 'fully_conv' (notebook 14)
                           **overrides # `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult` over the recipe's
                          )->tuple:
     "Train §5's semi-supervised AAE with `n_labels` labels; write results and figures; return `(learn, result, figures)`"
@@ -361,13 +377,14 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     out = Path(out)
     train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
     if n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images: ask for fewer labels")
-    name = name or f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
+    name = name or (f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
+                    + ('' if architecture == 'mlp' else f'_{architecture}'))
     with no_random(seed):
         dls = aae_dataloaders(train, data['valid'], bs=bs)
         idx = balanced_label_indices(train.y, n_labels, seed=seed)
         learn = semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=code_dim, recipe=recipe,
                                         input_noise=input_noise, class_bs=bs, hidden=(width, width), disc_hidden=(width, width),
-                                        regularizer=regularizer, **overrides)
+                                        regularizer=regularizer, architecture=architecture, **overrides)
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
         curve = learning_curve(learn)
         err = test_error(learn.model, *data['test'])
@@ -376,7 +393,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     r = RECIPES[recipe] | overrides
     result = dict(experiment='semi_supervised', dataset=dataset, metric='test_error', value=err, paper_value=paper,
                   config=dict(n_labels=n_labels, n_classes=10, code_dim=code_dim, n_train=len(train), hidden=[width, width],
-                              regularizer=regularizer, architecture='mlp',
+                              regularizer=regularizer, architecture=architecture,
                               recipe=recipe, lr=lr or r['lr'], input_noise=input_noise, bs=bs, **{k: r[k] for k in
                               ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
@@ -400,11 +417,13 @@ def aae_semi_supervised(n_labels:int=100, # Labelled training images (Table 2: 1
                         out:str='.', # Folder for results/, figures/ and models/
                         name:str=None, # Name of the output files
                         save_model:bool=False, # Also save the trained model to models/<name>.pth
-                        regularizer:str='adversarial' # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
+                        regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
+                        architecture:str='mlp' # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv'
                        ):
     "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
     learn, result, _ = train_semi_supervised(n_labels, epochs, recipe, lr, input_noise, code_dim, bs, width, seed, n_train,
-                                             out=out, name=name, save_model=save_model, show=True, regularizer=regularizer)
+                                             out=out, name=name, save_model=save_model, show=True, regularizer=regularizer,
+                                             architecture=architecture)
     paper = f" (paper, 5000 epochs: {100 * result['paper_value']:.2f}%)" if result['paper_value'] else ''
     print(f"test error with {n_labels} labels: {100 * result['value']:.2f}%{paper}; "
           f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")

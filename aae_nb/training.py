@@ -190,6 +190,9 @@ class AAELearner(Learner):
                  disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3)
                  decoder_classes:int=0, # Classes whose one-hot the decoder takes with z (§4)
                  regularizer:str='adversarial', # 'adversarial' (§2), 'mmd' (notebook 11) or 'vae' (notebook 12)
+                 architecture:str='mlp', # Encoder and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
+                 batch_norm:bool=False, # Batch norm in the encoder and the decoder
+                 channels:tuple=(32, 64), # Channels of the strided convolutions ('conv', 'fully_conv')
                  **kwargs # Passed to `AAELearner`
                 ):
         "An `AAELearner` on the MLP adversarial autoencoder sized for `dls` and `prior`, regularised by `regularizer`"
@@ -203,7 +206,8 @@ class AAELearner(Learner):
             if regularizer == 'vae': kwargs.setdefault('loss_func', _vae_loss())
         data_shape = tuple(dls.train.dataset.x.shape[1:])
         model = AdversarialAutoencoder.from_mlp(data_shape, prior.dim, hidden, encoder, disc_hidden, output, init_std,
-                                                disc_label_dim=disc_label_dim, decoder_classes=decoder_classes)
+                                                disc_label_dim=disc_label_dim, decoder_classes=decoder_classes,
+                                                architecture=architecture, batch_norm=batch_norm, channels=channels)
         learn = cls(dls, model, prior, **kwargs)
         learn.regularizer = regularizer
         return learn

@@ -16,7 +16,7 @@ def test_console_scripts_help():
         out = subprocess.run([cmd, '--help'], capture_output=True, text=True, check=True).stdout
         assert '--help' in out and 'usage' in out.lower(), out
     out = subprocess.run(['aae_basic', '--help'], capture_output=True, text=True).stdout
-    for opt in ('--prior', '--code_dim', '--prior_std', '--epochs', '--save_model', '--regularizer'): assert opt in out
+    for opt in ('--prior', '--code_dim', '--prior_std', '--epochs', '--save_model', '--regularizer', '--architecture'): assert opt in out
 
 def test_aae_basic_writes_results_and_figures(tmp_path):
     "A tiny run of the command writes a schema-complete results file, the figures and the model"
@@ -49,6 +49,20 @@ def test_aae_basic_swaps_the_regularizer(tmp_path, regularizer):
     assert len(model.discriminators) == 0 and type(prior).__name__ == 'MixtureOfGaussians'
     res = subprocess.run(['aae_basic', '--regularizer', 'gan', '--n_train', '600', '--out', str(tmp_path/'bad')], capture_output=True, text=True, env=env)
     assert res.returncode != 0 and "unknown regularizer 'gan'" in res.stderr and not (tmp_path/'bad'/'results').exists()
+
+def test_aae_basic_convolutional(tmp_path):
+    "One argument swaps the MLPs for strided convolutions; saved with the model; an unknown architecture is refused"
+    env = dict(os.environ, MPLBACKEND='Agg')
+    subprocess.run(['aae_basic', '--architecture', 'conv', '--n_train', '600', '--epochs', '1', '--width', '32',
+                    '--out', str(tmp_path), '--save_model'], check=True, env=env, capture_output=True, text=True)
+    r = json.loads((tmp_path/'results'/'basic_gaussian2d_conv.json').read_text())
+    assert r['config']['architecture'] == 'conv' and r['config']['regularizer'] == 'adversarial'
+    import torch
+    from aae_nb.model import load_aae
+    model, _ = load_aae(tmp_path/'models'/'basic_gaussian2d_conv.pth')
+    assert any(isinstance(m, torch.nn.Conv2d) for m in model.encoder.modules())
+    res = subprocess.run(['aae_basic', '--architecture', 'capsule', '--n_train', '600', '--out', str(tmp_path/'bad')], capture_output=True, text=True, env=env)
+    assert res.returncode != 0 and "unknown architecture 'capsule'" in res.stderr and not (tmp_path/'bad'/'results').exists()
 
 def test_aae_basic_refuses_bad_prior(tmp_path):
     res = subprocess.run(['aae_basic', '--prior', 'mog', '--code_dim', '8', '--out', str(tmp_path)], capture_output=True, text=True)
