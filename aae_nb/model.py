@@ -94,7 +94,7 @@ def mlp_discriminator(n_in:int, hidden:tuple=(1000, 1000), init_std:float|None=N
     "A discriminator: `n_in` (the code, and a one-hot label if it is label-conditioned) `→ hidden… → 1` logit"
     return mlp(n_in, hidden, 1, init_std=init_std)
 
-# %% ../nbs/02_model.ipynb #859a4aa2
+# %% ../nbs/02_model.ipynb #6bd8513d
 ARCHITECTURES = ('mlp', 'conv', 'fully_conv')
 
 def _networks(architecture, data_shape, hidden, encoder, code_dim, n_dec_in, batch_norm, channels, init_std):
