@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_likelihood.ipynb #00000001
 from __future__ import annotations
-import math, time, warnings
+import json, math, time, warnings
 from pathlib import Path
 import torch
 from fastcore.script import call_parse
@@ -104,17 +104,25 @@ def write_likelihood_result(name:str, # Result file name (without .json)
                         device=device_name('cpu'), seed=seed, command=command or command_line(),
                         extra={'standard_error': res['se']})
 
+def _training_epochs(model_path, results_folder)->int:
+    "The epochs recorded in the results file of the run that saved `model_path`"
+    path = Path(results_folder)/f'{Path(model_path).stem}.json'
+    if not path.exists(): raise ValueError(f"no {path} to read the model's training epochs from: give --epochs")
+    return int(json.loads(path.read_text())['epochs'])
+
 @call_parse
 def aae_likelihood(model:str='models/basic_gaussian8d_std5.pth', # A model saved by `save_aae` (or `aae_basic --save_model`)
                    n_samples:int=10_000, # Samples drawn from the model
                    seed:int=0, # Seed of the samples
                    out:str='.', # Folder that receives results/
                    name:str=None, # Result name; default likelihood_<model file name>
-                   paper_value:float=340. # The paper's number to show beside ours (Table 1, AAE); use nan for none
+                   paper_value:float=340., # The paper's number to show beside ours (Table 1, AAE); use nan for none
+                   epochs:int=None # Training epochs of the model; default: those of results/<model name>.json where it exists
                   ):
     "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
+    epochs = _training_epochs(model, Path(out)/'results') if epochs is None else epochs
     res = model_log_likelihood(model, n_samples, seed)
     name = name or f"likelihood_{Path(model).stem}"
-    write_likelihood_result(name, res, model, None if math.isnan(paper_value) else paper_value,
+    write_likelihood_result(name, res, model, None if math.isnan(paper_value) else paper_value, epochs=epochs,
                             folder=Path(out)/'results', seed=seed)
     print(f"{name}: {res['mean']:.1f} ± {res['se']:.1f} (σ = {res['sigma']:.3f}); paper {paper_value}")

@@ -105,12 +105,14 @@ def test_aae_likelihood_writes_result(tmp_path):
     from aae_nb.priors import Gaussian
     from aae_nb.results import RESULT_KEYS
     path = save_aae(AdversarialAutoencoder.from_mlp(code_dim=8, hidden=(16,), disc_hidden=(8,)), Gaussian(8, 5.), tmp_path/'tiny.pth')
-    subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '300', '--out', str(tmp_path)],
+    res = subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '300', '--out', str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode != 0 and 'give --epochs' in res.stderr  # no results/tiny.json to read the model's epochs from
+    subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '300', '--out', str(tmp_path), '--epochs', '3'],
                    check=True, capture_output=True, text=True)
     r = json.loads((tmp_path/'results'/'likelihood_tiny.json').read_text())
-    assert set(RESULT_KEYS) <= set(r) and r['paper_value'] == 340.0 and r['config']['n_samples'] == 300
+    assert set(RESULT_KEYS) <= set(r) and r['paper_value'] == 340.0 and r['config']['n_samples'] == 300 and r['epochs'] == 3
     assert r['value'] < 1000 and r['extra']['standard_error'] > 0
-    res = subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '50', '--out', str(tmp_path), '--name', 'few'],
+    res = subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '50', '--out', str(tmp_path), '--name', 'few', '--epochs', '3'],
                          capture_output=True, text=True)
     assert res.returncode != 0 and 'too few for the σ search' in res.stderr
 
