@@ -46,7 +46,7 @@ def comparison_table(folder:str|Path='results', # Where the results files are
     for s in settings:
         for r in regularizers:
             name = run_name(r, s)
-            res, ex = _read(folder, name, run_command(r, s)), None
+            res = _read(folder, name, run_command(r, s))
             ex = res['extra']
             row = {'prior': s, 'regularizer': r, 'test ½SSE': res['value'], 'codes vs prior: 10-NN accuracy': ex['code_c2st_accuracy'],
                    'codes vs prior: IMQ MMD²': ex['code_mmd_imq'], 'Parzen LL': None, 'Parzen SE': None,
