@@ -16,8 +16,8 @@ from .mmd import code_fit
 from .results import record_run, device_name, command_line
 
 # %% auto #0
-__all__ = ['PRIOR_CHOICES', 'percentile_grid', 'image_grid', 'show_grid', 'basic_figures', 'make_basic_prior', 'train_basic',
-           'aae_basic']
+__all__ = ['PRIOR_CHOICES', 'percentile_grid', 'image_grid', 'show_grid', 'basic_figures', 'make_basic_prior', 'basic_run_name',
+           'train_basic', 'aae_basic']
 
 # %% ../nbs/03_basic_aae.ipynb #2ecb4aef
 def percentile_grid(n:int=20, # Points per side
@@ -80,6 +80,13 @@ def make_basic_prior(prior:str='gaussian', code_dim:int=2, prior_std:float=1.)->
         return MixtureOfGaussians()
     raise ValueError(f"unknown prior {prior!r}: use one of {PRIOR_CHOICES}")
 
+def basic_run_name(prior:str='gaussian', code_dim:int=2, prior_std:float=1., regularizer:str='adversarial',
+                   architecture:str='mlp', batch_norm:bool=False)->str:
+    "Default name of a basic run's files, e.g. `basic_gaussian8d_std5_conv_bn`: a suffix for each option off its default"
+    kind = 'basic' if regularizer == 'adversarial' else regularizer
+    return (f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
+            + ('' if architecture == 'mlp' else f'_{architecture}') + ('_bn' if batch_norm else ''))
+
 def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
                 code_dim:int=2, # Size of the code
                 prior_std:float=1., # Std of the Gaussian prior
@@ -96,18 +103,17 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
                 data:dict|None=None, # MNIST splits; default `load_mnist(fetch=True)`
                 show:bool=False, # Show the progress bar and the metrics table
                 regularizer:str='adversarial', # 'adversarial' (the AAE), 'mmd' or 'vae' (notebooks 11-13)
-                architecture:str='mlp' # 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
+                architecture:str='mlp', # 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
+                batch_norm:bool=False # Batch norm in the encoder and the decoder (notebook 14)
                )->tuple:
     "Train a basic AAE (or its MMD / VAE variant) on MNIST; write its results file and figures; return `(learn, result, figures)`"
     the_prior = make_basic_prior(prior, code_dim, prior_std)
-    kind = 'basic' if regularizer == 'adversarial' else regularizer
-    name = name or (f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
-                    + ('' if architecture == 'mlp' else f'_{architecture}'))
+    name = name or basic_run_name(prior, code_dim, prior_std, regularizer, architecture, batch_norm)
     data = data or load_mnist(fetch=True)
     with no_random(seed):
         dls = aae_dataloaders(data['train'], data['valid'], bs=bs, n_train=n_train)
         learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer,
-                                    architecture=architecture)
+                                    architecture=architecture, batch_norm=batch_norm)
         wall, last = learn.fit_timed(epochs, lr, show)
         test_x = data['test'].x
         test_codes = learn.encode(test_x)
@@ -117,7 +123,7 @@ def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
     result = dict(experiment='basic', dataset='mnist', metric='test_half_sse', value=test_sse, paper_value=None,
                   config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width],
                               encoder=learn.model.config['encoder'], regularizer=regularizer, architecture=architecture,
-                              loss=learn.loss_func.__name__, optimizer='Adam, fit_one_cycle', lr=lr, bs=bs,
+                              batch_norm=batch_norm, loss=learn.loss_func.__name__, optimizer='Adam, fit_one_cycle', lr=lr, bs=bs,
                               n_train=n_train or len(data['train'])),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
@@ -141,12 +147,13 @@ def aae_basic(prior:str='gaussian', # Prior on the code: 'gaussian' or 'mog' (te
               name:str=None, # Name of the output files
               save_model:bool=False, # Also save the trained model to models/<name>.pth
               regularizer:str='adversarial', # 'adversarial' (the AAE), 'mmd' (kernel MMD, no discriminator) or 'vae'
-              architecture:str='mlp' # Encoder and decoder: 'mlp', 'conv' (strided convolutions) or 'fully_conv'
+              architecture:str='mlp', # Encoder and decoder: 'mlp', 'conv' (strided convolutions) or 'fully_conv'
+              batch_norm:bool=False # Batch norm in the encoder and the decoder
              ):
     "Train the basic adversarial autoencoder (§2), or its MMD or VAE variant, on MNIST; write results/<name>.json and figures/<name>_*.png"
     learn, result, _ = train_basic(prior, code_dim, prior_std, epochs, lr, bs, width, seed, n_train, out, name,
                                    save_model, show=True, regularizer=regularizer,
-                                   architecture=architecture)
+                                   architecture=architecture, batch_norm=batch_norm)
     ex = result['extra']
     print(f"test half squared error {result['value']:.2f}, codes vs prior: 10-NN two-sample accuracy {ex['code_c2st_accuracy']:.3f} "
           f"(0.5 = indistinguishable), {result['wall_seconds']:.0f} s on {result['device']}")

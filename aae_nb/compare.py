@@ -12,10 +12,12 @@ from fastai.torch_core import no_random
 from .data import Split, aae_dataloaders
 from .priors import Prior
 from .training import AAELearner, REGULARIZERS
+from .semisupervised import semi_supervised_run_name
+from .basic import basic_run_name
+from .model import AdversarialAutoencoder
 
 # %% auto #0
-__all__ = ['SETTINGS', 'SHORT', 'run_name', 'run_command', 'comparison_table', 'show_run_figures', 'epoch_seconds',
-           'semi_supervised_comparison']
+__all__ = ['SETTINGS', 'SHORT', 'run_name', 'run_command', 'comparison_table', 'show_run_figures', 'epoch_seconds', 'cli_options', 'semi_supervised_comparison', 'ARCH_VARIANTS', 'architecture_table']
 
 # %% ../nbs/13_compare.ipynb #f7902f29
 SETTINGS = {'gaussian2d': '--prior gaussian --code_dim 2', 'mog2d': '--prior mog --code_dim 2',
@@ -81,24 +83,54 @@ def epoch_seconds(regularizer:str, # 'adversarial', 'mmd' or 'vae'
                   width:int=1000, # Hidden units per layer of every network
                   epochs:int=1, # Epochs to time
                   bs:int=100, # Batch size
-                  seed:int=0
+                  seed:int=0,
+                  **kwargs # More options of `AAELearner.from_mlp`: `architecture`, `batch_norm`, ...
                  )->float:
     "Wall seconds per epoch (training and validation) of a basic model with `regularizer`"
     with no_random(seed):
         dls = aae_dataloaders(train, valid, bs=bs, n_train=n_train)
-        learn = AAELearner.from_mlp(dls, prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer)
+        learn = AAELearner.from_mlp(dls, prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer, **kwargs)
         return learn.fit_timed(epochs, 1e-3, show=False)[0] / epochs
 
 # %% ../nbs/13_compare.ipynb #250d9b8b
-def semi_supervised_comparison(folder:str|Path='results', n_labels:int=100)->tuple:
-    "`(table, figure)`: test error and time of the adversarial and MMD semi-supervised runs, and their learning curves"
-    runs = {'adversarial': f'semisupervised_{n_labels}', 'mmd': f'semisupervised_{n_labels}_mmd'}
+def cli_options(options:dict)->str:
+    "Command-line options for keyword arguments: `{'regularizer': 'mmd', 'batch_norm': True}` -> `--regularizer mmd --batch_norm`"
+    return ' '.join(f'--{k}' if v is True else f'--{k} {v}' for k, v in options.items() if v is not False)
+
+def semi_supervised_comparison(folder:str|Path='results', # Where the results files are
+                               n_labels:int=100, # Labels of the compared runs
+                               variants:dict|None=None, # `{label: options of aae_semi_supervised}`; default the adversary vs MMD
+                               label:str='regularizer' # Heading of the label column
+                              )->tuple:
+    "`(table, figure)`: test error and time of semi-supervised runs that differ in `variants`, and their learning curves"
+    variants = variants or {'adversarial': {}, 'mmd': {'regularizer': 'mmd'}}
     rows, fig = [], plt.figure(figsize=(6, 4))
-    for reg, name in runs.items():
-        res = _read(folder, name, f'aae_semi_supervised --n_labels {n_labels} --regularizer {reg}')
+    for lbl, opts in variants.items():
+        name = semi_supervised_run_name(n_labels, **opts)
+        res = _read(folder, name, f'aae_semi_supervised --n_labels {n_labels} {cli_options(opts)}'.strip())
         curve = res['extra']['valid_error_per_epoch']
-        rows.append({'regularizer': reg, 'test error': res['value'], 'paper (adversarial, 5000 epochs)': res['paper_value'],
+        rows.append({label: lbl, 'test error': res['value'], 'paper (adversarial, 5000 epochs)': res['paper_value'],
                      'epochs': res['epochs'], 'min (in the run)': res['wall_seconds'] / 60})
-        plt.plot(range(1, len(curve) + 1), [100 * e for e in curve], marker='o', label=f'{reg}: test {100 * res["value"]:.2f}%')
+        plt.plot(range(1, len(curve) + 1), [100 * e for e in curve], marker='o', label=f'{lbl}: test {100 * res["value"]:.2f}%')
     plt.xlabel('epoch'); plt.ylabel('validation error (%)'); plt.title(f'{n_labels} labels'); plt.legend(); plt.grid(alpha=.3)
     return pd.DataFrame(rows), fig
+
+# %% ../nbs/14_conv.ipynb #dc224372
+ARCH_VARIANTS = {'mlp': {}, 'mlp + batch norm': {'batch_norm': True}, 'conv': {'architecture': 'conv'}, 'fully_conv': {'architecture': 'fully_conv'}}
+
+def architecture_table(folder:str|Path='results', # Where the results files are
+                       variants:dict=ARCH_VARIANTS, # `{label: options of aae_basic}`
+                       prior:str='gaussian', code_dim:int=8, prior_std:float=5., # The compared runs' prior
+                       names:dict|None=None # `{label: results name}` for runs saved under another name than `basic_run_name`'s
+                      )->pd.DataFrame:
+    "One row per architecture: parameters of encoder and decoder, test reconstruction, fit of the codes to the prior, time"
+    rows = []
+    for label, opts in variants.items():
+        name = (names or {}).get(label) or basic_run_name(prior, code_dim, prior_std, **opts)
+        res = _read(folder, name, f'aae_basic --prior {prior} --code_dim {code_dim} --prior_std {prior_std:g} {cli_options(opts)} --save_model')
+        nets = AdversarialAutoencoder.from_mlp((1, 28, 28), code_dim, disc_hidden=None, **opts)  # aae_basic trains on MNIST
+        ex = res['extra']
+        rows.append({'architecture': label, 'parameters': sum(p.numel() for p in nets.parameters()), 'test ½SSE': res['value'],
+                     'codes vs prior: 10-NN accuracy': ex['code_c2st_accuracy'], 'codes vs prior: IMQ MMD²': ex['code_mmd_imq'],
+                     'epochs': res['epochs'], 's/epoch (in the run)': ex['seconds_per_epoch'], 'run': name})
+    return pd.DataFrame(rows)

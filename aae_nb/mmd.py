@@ -7,11 +7,10 @@ from __future__ import annotations
 import math
 import torch
 from fastcore.basics import store_attr
-from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
 from fastai.torch_core import no_random
 from .priors import Prior, gaussian_components
-from .training import AdversarialRegularizer, _phase_step, _clear_grads
+from .training import RegularizationPhase, _phase_step
 
 # %% auto #0
 __all__ = ['KERNELS', 'WIDTH_MULTIPLIERS', 'rbf_kernel', 'imq_kernel', 'prior_scale', 'default_scales', 'mmd_unbiased',
@@ -140,9 +139,8 @@ def code_fit(codes:torch.Tensor, # Codes `(n, d)`, e.g. of the test images
     return {'mmd_imq': mmd, 'c2st_accuracy': float(knn.score(x[score], label[score])), 'n': len(codes)}
 
 # %% ../nbs/11_mmd.ipynb #ce463dc8
-class MMDRegularizer(Callback):
+class MMDRegularizer(RegularizationPhase):
     "Regularisation phase by kernel MMD (WAE-MMD): one encoder step lowering MMD² between a batch of codes and the prior"
-    order, run_valid = AdversarialRegularizer.order, False
     def __init__(self,
                  prior:Prior, # The prior imposed on the code
                  key:str='z', # Which part of the code (for a model whose code has parts, §5)
@@ -160,16 +158,12 @@ class MMDRegularizer(Callback):
         if not (scales > 0).all(): raise ValueError(f"kernel widths must be positive, got {scales.tolist()}")
         store_attr('prior,key,kernel,scales,weight,gen_lr_mult,opt_func')
         self.prior_side = RBFPriorExpectations(prior, scales) if kernel == 'rbf' else None
-        self.metrics = [ValueMetric(lambda: self._mean(), f'{key}_mmd')]
-        self._sum, self._n = 0., 0
+        self.metrics = [ValueMetric(lambda: self._mean('mmd'), f'{key}_mmd')]
 
     def before_fit(self):
-        model = self.learn.model
-        self._params = list(model.parameters())
-        self.gen_opt = (self.opt_func or self.learn.opt_func)(list(model.encoder.parameters()), lr=self.learn.lr)
+        super().before_fit()
+        self.gen_opt = self.phase_opt(self.learn.model.encoder.parameters(), self.gen_lr_mult)
 
-    def before_train(self): self._sum, self._n = 0., 0
-    def before_batch(self): self.gen_opt.set_hyper('lr', float(self.learn.opt.hypers[-1]['lr']) * self.gen_lr_mult)
     def after_step(self): self.regularize(self.learn.xb[0])
 
     def mmd(self, code:torch.Tensor)->torch.Tensor:
@@ -185,9 +179,5 @@ class MMDRegularizer(Callback):
         codes = self.learn.model.encode(x)
         loss = self.mmd(codes[self.key] if isinstance(codes, dict) else codes)
         _phase_step(self._params, self.weight * loss, self.gen_opt)
-        _clear_grads(self._params)
-        self._sum, self._n = self._sum + loss.detach(), self._n + 1
-        self.last = loss.detach()
-        return self.last
-
-    def _mean(self): return float(self._sum / self._n) if self._n else float('nan')
+        self.log({'mmd': loss})
+        return loss.detach()

@@ -21,7 +21,7 @@ from fastai.torch_core import no_random
 from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
 from .priors import Gaussian, Categorical
 from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES
-from .training import AAELearner, AdversarialRegularizer, _phase_step, _clear_grads
+from .training import AAELearner, AdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .basic import show_grid
 from .results import record_run, device_name, command_line
 
@@ -29,7 +29,7 @@ from .results import record_run, device_name, command_line
 __all__ = ['COMBINES', 'RECIPES', 'TABLE2', 'StyleClassEncoder', 'CategoricalAAE', 'InputNoise', 'InputDropout',
            'BalancedBatches', 'ClassificationPhase', 'ClassError', 'predict_classes', 'semi_supervised_learner',
            'paper_steps', 'semi_supervised_fit', 'test_error', 'learning_curve', 'semi_supervised_figures',
-           'train_semi_supervised', 'aae_semi_supervised']
+           'semi_supervised_run_name', 'train_semi_supervised', 'aae_semi_supervised']
 
 # %% ../nbs/07_semi_supervised.ipynb #5e1d9e58
 class StyleClassEncoder(nn.Module):
@@ -112,7 +112,7 @@ class CategoricalAAE(AdversarialAutoencoder):
                  n_classes:int=10, # Classes (or clusters) of y
                  code_dim:int=10, # Size of the style z (A.2.1: 10)
                  hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
-                 disc_hidden:tuple=(1000, 1000), # Hidden layers of both discriminators
+                 disc_hidden:tuple|None=(1000, 1000), # Hidden layers of both discriminators; None: no discriminators (MMD)
                  output:str='sigmoid', # Decoder output activation
                  init_std:float|None=None, # Weight init std; default PyTorch's
                  combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
@@ -125,7 +125,8 @@ class CategoricalAAE(AdversarialAutoencoder):
         "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
         if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
         if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the style needs at least one dimension")
-        hidden, disc_hidden, data_shape = tuple(hidden), tuple(disc_hidden), tuple(data_shape)
+        hidden, data_shape = tuple(hidden), tuple(data_shape)
+        disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
         n_in = int(torch.Size(data_shape).numel())
         n_dec = code_dim if combine == 'heads' else n_classes + code_dim
         if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
@@ -137,6 +138,7 @@ class CategoricalAAE(AdversarialAutoencoder):
             dec_net = conv_decoder_net(n_dec, data_shape, channels, full, batch_norm, init_std)
         model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
                     MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
+                    {} if disc_hidden is None else
                     {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
                     data_shape, combine, heads, learn_heads)
         model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
@@ -185,9 +187,9 @@ class BalancedBatches:
     def __iter__(self): return self
 
 # %% ../nbs/07_semi_supervised.ipynb #d38463bc
-class ClassificationPhase(Callback):
+class ClassificationPhase(RegularizationPhase):
     "§5's third phase: after the reconstruction and regularisation of every batch, one cross-entropy step of q(y|x) on a balanced labelled batch"
-    order, run_valid = AdversarialRegularizer.order + 5, False
+    order = RegularizationPhase.order + 5
     def __init__(self,
                  x:torch.Tensor, # The labelled images
                  y:torch.Tensor, # Their classes
@@ -198,10 +200,10 @@ class ClassificationPhase(Callback):
         if len(x) != len(y): raise ValueError(f"{len(x)} labelled images but {len(y)} labels: give one label per image")
         if not len(y): raise ValueError("no labelled images: the classification phase needs some (or leave it out: §6 clustering)")
         store_attr('x,y,bs,lr_mult,opt_func')
-        self.metrics = [ValueMetric(lambda: (self._sum / self._n).item() if self._n else float('nan'), 'class_loss')]
-        self._sum, self._n = 0., 0
+        self.metrics = [ValueMetric(lambda: self._mean('class_loss'), 'class_loss')]
 
     def before_fit(self):
+        super().before_fit()
         model = self.learn.model
         k = model.n_classes
         if self.y.min() < 0 or self.y.max() >= k:
@@ -209,11 +211,7 @@ class ClassificationPhase(Callback):
         if tuple(self.x.shape[1:]) != model.data_shape:
             raise ValueError(f"labelled images have shape {tuple(self.x.shape[1:])} but the model takes {model.data_shape}")
         self.batches = BalancedBatches(self.y, self.bs, k)
-        self._params = list(model.parameters())
-        self.class_opt = (self.opt_func or self.learn.opt_func)(list(model.encoder.parameters()), lr=self.learn.lr)
-
-    def before_train(self): self._sum, self._n = 0., 0
-    def before_batch(self): self.class_opt.set_hyper('lr', float(self.learn.opt.hypers[-1]['lr']) * self.lr_mult)
+        self.class_opt = self.phase_opt(model.encoder.parameters(), self.lr_mult)
 
     def after_step(self):
         idx = next(self.batches)
@@ -223,8 +221,7 @@ class ClassificationPhase(Callback):
         if noise is not None: x = noise.noisy(x)
         loss = F.cross_entropy(self.learn.model.encode(x)['logits'], y)
         _phase_step(self._params, loss, self.class_opt)
-        _clear_grads(self._params)
-        self._sum, self._n = self._sum + loss.detach(), self._n + 1
+        self.log({'class_loss': loss})
 
 class ClassError(Metric):
     "Share of validation images whose most likely class under q(y|x) is not their label"
@@ -277,6 +274,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r}: use one of {list(RECIPES)}")
     r = RECIPES[recipe] | overrides
     data_shape = tuple(dls.train.dataset.x.shape[1:])
+    if regularizer == 'mmd': disc_hidden = None  # MMD needs no discriminators
     model = CategoricalAAE.from_mlp(data_shape, n_classes, code_dim, hidden, disc_hidden, init_std=init_std, combine=combine,
                                     heads=heads, learn_heads=learn_heads, batch_norm=batch_norm, architecture=architecture)
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
@@ -286,7 +284,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     if regularizer == 'adversarial':
         regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
                 for k, p in parts]
-    elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z; the discriminators stay unused
+    elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
         from .mmd import MMDRegularizer
         regs = [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
     else: raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
@@ -351,6 +349,12 @@ def semi_supervised_figures(learn:AAELearner, # A trained semi-supervised learne
     return figs
 
 # %% ../nbs/07_semi_supervised.ipynb #1edb166d
+def semi_supervised_run_name(n_labels:int, recipe:str='adam', regularizer:str='adversarial', architecture:str='mlp',
+                             batch_norm:bool=False)->str:
+    "Default name of a semi-supervised run's files, e.g. `semisupervised_100_conv`: a suffix for each option off its default"
+    return (f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
+            + ('' if architecture == 'mlp' else f'_{architecture}') + ('_bn' if batch_norm else ''))
+
 def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced over the classes
                           epochs:int=20, # Epochs (each one pass over all training images)
                           recipe:str='adam', # 'adam' (ours) or 'paper' (Appendix A.2.1)
@@ -370,6 +374,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
                           show:bool=False, # Show the progress bar and the metrics table
                           regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
                           architecture:str='mlp', # 'mlp', 'conv' or 'fully_conv' (notebook 14)
+                          batch_norm:bool=False, # Batch norm in the encoder (A.3; notebook 14)
                           **overrides # `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult` over the recipe's
                          )->tuple:
     "Train §5's semi-supervised AAE with `n_labels` labels; write results and figures; return `(learn, result, figures)`"
@@ -377,14 +382,13 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     out = Path(out)
     train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
     if n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images: ask for fewer labels")
-    name = name or (f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
-                    + ('' if architecture == 'mlp' else f'_{architecture}'))
+    name = name or semi_supervised_run_name(n_labels, recipe, regularizer, architecture, batch_norm)
     with no_random(seed):
         dls = aae_dataloaders(train, data['valid'], bs=bs)
         idx = balanced_label_indices(train.y, n_labels, seed=seed)
         learn = semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=code_dim, recipe=recipe,
                                         input_noise=input_noise, class_bs=bs, hidden=(width, width), disc_hidden=(width, width),
-                                        regularizer=regularizer, architecture=architecture, **overrides)
+                                        regularizer=regularizer, architecture=architecture, batch_norm=batch_norm, **overrides)
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
         curve = learning_curve(learn)
         err = test_error(learn.model, *data['test'])
@@ -393,7 +397,7 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     r = RECIPES[recipe] | overrides
     result = dict(experiment='semi_supervised', dataset=dataset, metric='test_error', value=err, paper_value=paper,
                   config=dict(n_labels=n_labels, n_classes=10, code_dim=code_dim, n_train=len(train), hidden=[width, width],
-                              regularizer=regularizer, architecture=architecture,
+                              regularizer=regularizer, architecture=architecture, batch_norm=batch_norm,
                               recipe=recipe, lr=lr or r['lr'], input_noise=input_noise, bs=bs, **{k: r[k] for k in
                               ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
@@ -418,12 +422,13 @@ def aae_semi_supervised(n_labels:int=100, # Labelled training images (Table 2: 1
                         name:str=None, # Name of the output files
                         save_model:bool=False, # Also save the trained model to models/<name>.pth
                         regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
-                        architecture:str='mlp' # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv'
+                        architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv'
+                        batch_norm:bool=False # Batch norm in the encoder (A.3)
                        ):
     "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
     learn, result, _ = train_semi_supervised(n_labels, epochs, recipe, lr, input_noise, code_dim, bs, width, seed, n_train,
                                              out=out, name=name, save_model=save_model, show=True, regularizer=regularizer,
-                                             architecture=architecture)
+                                             architecture=architecture, batch_norm=batch_norm)
     paper = f" (paper, 5000 epochs: {100 * result['paper_value']:.2f}%)" if result['paper_value'] else ''
     print(f"test error with {n_labels} labels: {100 * result['value']:.2f}%{paper}; "
           f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")

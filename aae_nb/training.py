@@ -19,7 +19,8 @@ from .priors import Prior
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'AAELearner']
+__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer',
+           'ReleaseFreedMemory', 'AAELearner']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -46,9 +47,36 @@ def _phase_step(params, loss, opt):
 def _bce_logits(logits, target:float):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
-class AdversarialRegularizer(Callback):
-    "Regularisation phase (§2): a discriminator step (prior samples vs codes), then a generator step on the encoder"
+class RegularizationPhase(Callback):
+    "Base of the phases that run after fastai's reconstruction step: own optimizers at multiples of the reconstruction's scheduled rate, epoch means of what they log"
     order, run_valid = ParamScheduler.order + 5, False
+    opt_func = None
+
+    def phase_opt(self, params, lr_mult:float=1.):
+        "An optimizer over `params` (this phase's `opt_func`, or the learner's) whose rate follows the reconstruction's × `lr_mult`"
+        opt = (self.opt_func or self.learn.opt_func)(list(params), lr=self.learn.lr)
+        self._opts.append((opt, lr_mult))
+        return opt
+
+    def before_fit(self): self._opts, self._params = [], list(self.learn.model.parameters())
+    def before_train(self): self._sums, self._n = {}, 0
+
+    def before_batch(self):
+        lr = float(self.learn.opt.hypers[-1]['lr'])
+        for opt, mult in self._opts: opt.set_hyper('lr', lr * mult)
+
+    def log(self, values:dict):
+        "Add one batch's values (tensors) to the epoch's means; the last batch's stay in `self.last`"
+        _clear_grads(self._params)  # nothing left for fastai's zero_grad to fill: the next backward writes fresh gradients
+        if not hasattr(self, '_sums'): self.before_train()
+        for k, v in values.items(): self._sums[k] = self._sums.get(k, 0.) + v.detach()
+        self._n += 1
+        self.last = values
+
+    def _mean(self, k): return (self._sums[k] / self._n).item() if getattr(self, '_n', 0) else float('nan')
+
+class AdversarialRegularizer(RegularizationPhase):
+    "Regularisation phase (§2): a discriminator step (prior samples vs codes), then a generator step on the encoder"
     def __init__(self,
                  prior:Prior, # The prior imposed on the code
                  key:str='z', # Which discriminator (`model.discriminators[key]`) and which part of the code
@@ -60,23 +88,15 @@ class AdversarialRegularizer(Callback):
         self.metrics = [ValueMetric(lambda: self._mean('disc_loss'), f'{key}_disc_loss'),
                         ValueMetric(lambda: self._mean('gen_loss'), f'{key}_gen_loss'),
                         ValueMetric(lambda: self._mean('disc_acc'), f'{key}_disc_acc')]
-        self._sums, self._n = {}, 0
 
     def before_fit(self):
+        super().before_fit()
         model = self.learn.model
         if self.key not in model.discriminators:
             raise ValueError(f"the model has no discriminator {self.key!r} (it has {list(model.discriminators)}): pass key=")
-        self.disc, self._params = model.discriminators[self.key], list(model.parameters())
-        opt_func = self.opt_func or self.learn.opt_func
-        self.disc_opt = opt_func(list(self.disc.parameters()), lr=self.learn.lr)
-        self.gen_opt = opt_func(list(model.encoder.parameters()), lr=self.learn.lr)
-
-    def before_train(self): self._sums, self._n = {}, 0
-
-    def before_batch(self):
-        lr = float(self.learn.opt.hypers[-1]['lr'])
-        self.disc_opt.set_hyper('lr', lr * self.disc_lr_mult)
-        self.gen_opt.set_hyper('lr', lr * self.gen_lr_mult)
+        self.disc = model.discriminators[self.key]
+        self.disc_opt = self.phase_opt(self.disc.parameters(), self.disc_lr_mult)
+        self.gen_opt = self.phase_opt(model.encoder.parameters(), self.gen_lr_mult)
 
     def after_step(self): self.regularize(self.learn.xb[0], self.learn.yb)
 
@@ -85,10 +105,7 @@ class AdversarialRegularizer(Callback):
         code = self.code(self.learn.model.encode(x))
         res = self.discriminator_step(code.detach(), yb)
         res['gen_loss'] = self.generator_step(code, yb)
-        _clear_grads(self._params)  # nothing left for fastai's zero_grad to fill: the next backward writes fresh gradients
-        for k, v in res.items(): self._sums[k] = self._sums.get(k, 0.) + v.detach()
-        self._n += 1
-        self.last = res
+        self.log(res)
         return res
 
     def code(self, codes):
@@ -119,8 +136,6 @@ class AdversarialRegularizer(Callback):
         finally: self.disc.requires_grad_(True)
         _phase_step(self._params, loss, self.gen_opt)
         return loss.detach()
-
-    def _mean(self, k): return (self._sums[k] / self._n).item() if self._n else float('nan')
 
 # %% ../nbs/02a_training.ipynb #e5e4a735
 def _glibc():

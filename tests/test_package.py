@@ -5,6 +5,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+def run_tiny(*args):
+    "Run a command of the package to completion, figures to files only; a failure shows the command's error output"
+    res = subprocess.run([str(a) for a in args], env=dict(os.environ, MPLBACKEND='Agg'), capture_output=True, text=True)
+    assert res.returncode == 0, f"{' '.join(map(str, args))} failed:\n{res.stderr[-3000:]}"
+    return res
+
 def test_version_matches_settings():
     import aae_nb
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
@@ -20,9 +26,8 @@ def test_console_scripts_help():
 
 def test_aae_basic_writes_results_and_figures(tmp_path):
     "A tiny run of the command writes a schema-complete results file, the figures and the model"
-    env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_basic', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path),
-                    '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    run_tiny('aae_basic', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path),
+             '--name', 'tiny', '--save_model')
     from aae_nb.results import RESULT_KEYS
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
     assert set(RESULT_KEYS) <= set(r)
@@ -38,8 +43,8 @@ def test_aae_basic_writes_results_and_figures(tmp_path):
 def test_aae_basic_swaps_the_regularizer(tmp_path, regularizer):
     "One argument swaps the adversary for MMD or the VAE's KL: recorded in the config, no discriminator saved"
     env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_basic', '--prior', 'mog', '--regularizer', regularizer, '--n_train', '600', '--epochs', '1', '--width', '32',
-                    '--out', str(tmp_path), '--save_model'], check=True, env=env, capture_output=True, text=True)
+    run_tiny('aae_basic', '--prior', 'mog', '--regularizer', regularizer, '--n_train', '600', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path), '--save_model')
     r = json.loads((tmp_path/'results'/f'{regularizer}_mog2d.json').read_text())
     assert r['config']['regularizer'] == regularizer and r['config']['architecture'] == 'mlp'
     assert r['config']['encoder'] == ('gaussian' if regularizer == 'vae' else 'deterministic')
@@ -51,16 +56,18 @@ def test_aae_basic_swaps_the_regularizer(tmp_path, regularizer):
     assert res.returncode != 0 and "unknown regularizer 'gan'" in res.stderr and not (tmp_path/'bad'/'results').exists()
 
 def test_aae_basic_convolutional(tmp_path):
-    "One argument swaps the MLPs for strided convolutions; saved with the model; an unknown architecture is refused"
+    "One argument swaps the MLPs for strided convolutions, one flag adds batch norm; saved with the model; an unknown architecture is refused"
     env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_basic', '--architecture', 'conv', '--n_train', '600', '--epochs', '1', '--width', '32',
-                    '--out', str(tmp_path), '--save_model'], check=True, env=env, capture_output=True, text=True)
-    r = json.loads((tmp_path/'results'/'basic_gaussian2d_conv.json').read_text())
-    assert r['config']['architecture'] == 'conv' and r['config']['regularizer'] == 'adversarial'
+    run_tiny('aae_basic', '--architecture', 'conv', '--batch_norm', '--n_train', '600', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path), '--save_model')
+    r = json.loads((tmp_path/'results'/'basic_gaussian2d_conv_bn.json').read_text())
+    assert r['config']['architecture'] == 'conv' and r['config']['batch_norm'] is True and r['config']['regularizer'] == 'adversarial'
     import torch
     from aae_nb.model import load_aae
-    model, _ = load_aae(tmp_path/'models'/'basic_gaussian2d_conv.pth')
-    assert any(isinstance(m, torch.nn.Conv2d) for m in model.encoder.modules())
+    model, _ = load_aae(tmp_path/'models'/'basic_gaussian2d_conv_bn.pth')
+    for part in (model.encoder, model.decoder):
+        assert any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in part.modules())
+        assert any(isinstance(m, torch.nn.BatchNorm2d) for m in part.modules())
     res = subprocess.run(['aae_basic', '--architecture', 'capsule', '--n_train', '600', '--out', str(tmp_path/'bad')], capture_output=True, text=True, env=env)
     assert res.returncode != 0 and "unknown architecture 'capsule'" in res.stderr and not (tmp_path/'bad'/'results').exists()
 
@@ -119,9 +126,8 @@ def test_aae_likelihood_writes_result(tmp_path):
 @pytest.mark.parametrize('prior', ['mog', 'swissroll'])
 def test_aae_conditioned_writes_results_and_figures(tmp_path, prior):
     "A tiny label-conditioned run writes its label-landing share, the figures of its prior and the model"
-    env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_conditioned', '--prior', prior, '--n_train', '600', '--n_labels', '200', '--epochs', '1', '--width', '32',
-                    '--out', str(tmp_path), '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    run_tiny('aae_conditioned', '--prior', prior, '--n_train', '600', '--n_labels', '200', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path), '--name', 'tiny', '--save_model')
     from aae_nb.results import RESULT_KEYS
     from aae_nb.model import load_aae
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
@@ -140,9 +146,8 @@ def test_aae_conditioned_refuses_too_many_labels(tmp_path):
 def test_aae_supervised_writes_results_and_model(tmp_path):
     "A tiny supervised run writes the classifier-on-z accuracy, Figure 7a and a model whose decoder takes labels"
     import torch
-    env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_supervised', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path),
-                    '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    run_tiny('aae_supervised', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path),
+             '--name', 'tiny', '--save_model')
     from aae_nb.results import RESULT_KEYS
     from aae_nb.model import load_aae, decode_all
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
@@ -156,9 +161,8 @@ def test_aae_supervised_writes_results_and_model(tmp_path):
 def test_aae_semi_supervised_writes_results_and_model(tmp_path):
     "A tiny semi-supervised run writes the test error with Table 2's number, the learning curve, and a two-headed model"
     import torch
-    env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_semi_supervised', '--n_labels', '100', '--n_train', '600', '--epochs', '2', '--width', '32',
-                    '--out', str(tmp_path), '--name', 'tiny', '--save_model'], check=True, env=env, capture_output=True, text=True)
+    run_tiny('aae_semi_supervised', '--n_labels', '100', '--n_train', '600', '--epochs', '2', '--width', '32',
+             '--out', str(tmp_path), '--name', 'tiny', '--save_model')
     from aae_nb.results import RESULT_KEYS
     from aae_nb.model import load_aae, encode_all
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
@@ -172,12 +176,22 @@ def test_aae_semi_supervised_writes_results_and_model(tmp_path):
 
 def test_aae_semi_supervised_with_mmd(tmp_path):
     "MMD in place of both adversaries of §5, by one argument"
-    env = dict(os.environ, MPLBACKEND='Agg')
-    subprocess.run(['aae_semi_supervised', '--regularizer', 'mmd', '--n_train', '600', '--epochs', '1', '--width', '32',
-                    '--out', str(tmp_path)], check=True, env=env, capture_output=True, text=True)
+    run_tiny('aae_semi_supervised', '--regularizer', 'mmd', '--n_train', '600', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path))
     r = json.loads((tmp_path/'results'/'semisupervised_100_mmd.json').read_text())
     assert r['config']['regularizer'] == 'mmd' and 0 <= r['value'] <= 1
     assert 'y_mmd' in r['extra']['history'] and 'z_mmd' in r['extra']['history'] and 'y_disc_acc' not in r['extra']['history']
+
+def test_aae_semi_supervised_convolutional_with_batch_norm(tmp_path):
+    "The convolutional trunk and decoder with batch norm in §5's model, by two options; named and recorded"
+    import torch
+    run_tiny('aae_semi_supervised', '--architecture', 'conv', '--batch_norm', '--n_train', '600', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path), '--save_model')
+    r = json.loads((tmp_path/'results'/'semisupervised_100_conv_bn.json').read_text())
+    assert r['config']['architecture'] == 'conv' and r['config']['batch_norm'] is True and 0 <= r['value'] <= 1
+    from aae_nb.model import load_aae
+    model, _ = load_aae(tmp_path/'models'/'semisupervised_100_conv_bn.pth')
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.encoder.modules())
 
 def test_aae_semi_supervised_refuses_more_labels_than_images(tmp_path):
     res = subprocess.run(['aae_semi_supervised', '--n_train', '600', '--n_labels', '1000', '--out', str(tmp_path)], capture_output=True, text=True)
