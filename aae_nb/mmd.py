@@ -179,5 +179,5 @@ class MMDRegularizer(RegularizationPhase):
         codes = self.learn.model.encode(x)
         loss = self.mmd(codes[self.key] if isinstance(codes, dict) else codes)
         _phase_step(self._params, self.weight * loss, self.gen_opt)
-        self.log({'mmd': loss})
+        self.end_phase({'mmd': loss})
         return loss.detach()

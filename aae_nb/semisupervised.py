@@ -221,7 +221,7 @@ class ClassificationPhase(RegularizationPhase):
         if noise is not None: x = noise.noisy(x)
         loss = F.cross_entropy(self.learn.model.encode(x)['logits'], y)
         _phase_step(self._params, loss, self.class_opt)
-        self.log({'class_loss': loss})
+        self.end_phase({'class_loss': loss})
 
 class ClassError(Metric):
     "Share of validation images whose most likely class under q(y|x) is not their label"

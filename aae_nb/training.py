@@ -65,10 +65,10 @@ class RegularizationPhase(Callback):
         lr = float(self.learn.opt.hypers[-1]['lr'])
         for opt, mult in self._opts: opt.set_hyper('lr', lr * mult)
 
-    def log(self, values:dict):
-        "Add one batch's values (tensors) to the epoch's means; the last batch's stay in `self.last`"
+    def end_phase(self, values:dict):
+        "Close the phase on a batch: clear the gradients it left, add its `values` (tensors) to the epoch's means, keep them in `self.last`"
         _clear_grads(self._params)  # nothing left for fastai's zero_grad to fill: the next backward writes fresh gradients
-        if not hasattr(self, '_sums'): self.before_train()
+        if not hasattr(self, '_sums'): self.before_train()  # called outside `fit` (tests call `regularize` directly)
         for k, v in values.items(): self._sums[k] = self._sums.get(k, 0.) + v.detach()
         self._n += 1
         self.last = values
@@ -105,7 +105,7 @@ class AdversarialRegularizer(RegularizationPhase):
         code = self.code(self.learn.model.encode(x))
         res = self.discriminator_step(code.detach(), yb)
         res['gen_loss'] = self.generator_step(code, yb)
-        self.log(res)
+        self.end_phase(res)
         return res
 
     def code(self, codes):
