@@ -385,7 +385,8 @@ def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced
     name = name or semi_supervised_run_name(n_labels, recipe, regularizer, architecture, batch_norm)
     with no_random(seed):
         dls = aae_dataloaders(train, data['valid'], bs=bs)
-        idx = balanced_label_indices(train.y, n_labels, seed=seed)
+        # all labels (Table 2's last column) takes every image; fewer are drawn evenly over the classes
+        idx = torch.arange(len(train)) if n_labels == len(train) else balanced_label_indices(train.y, n_labels, seed=seed)
         learn = semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=code_dim, recipe=recipe,
                                         input_noise=input_noise, class_bs=bs, hidden=(width, width), disc_hidden=(width, width),
                                         regularizer=regularizer, architecture=architecture, batch_norm=batch_norm, **overrides)
