@@ -174,10 +174,14 @@ class MMDRegularizer(RegularizationPhase):
         y = self.prior.sample(len(code), device=code.device).to(code.dtype)
         return mmd_unbiased(code, y, self.kernel, self.scales.to(code.device, code.dtype))
 
+    def code_loss(self, code:torch.Tensor)->torch.Tensor:
+        "What the phase lowers for a batch of codes: here MMD² to the prior; a subclass may change it (§4's `ClassConditionalMMD`)"
+        return self.mmd(code)
+
     def regularize(self, x:torch.Tensor)->torch.Tensor:
         "One step of the encoder on the MMD² of the codes of images `x`; returns MMD²"
         codes = self.learn.model.encode(x)
-        loss = self.mmd(codes[self.key] if isinstance(codes, dict) else codes)
+        loss = self.code_loss(codes[self.key] if isinstance(codes, dict) else codes)
         _phase_step(self._params, self.weight * loss, self.gen_opt)
         self.end_phase({'mmd': loss})
         return loss.detach()

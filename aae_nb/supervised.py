@@ -10,17 +10,19 @@ import torch
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
 from fastai.callback.core import Callback
+from fastai.learner import ValueMetric
 from fastai.torch_core import no_random
 from .data import load_mnist, aae_dataloaders
 from .priors import Gaussian
 from .training import AAELearner, AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
+from .mmd import MMDRegularizer, code_fit
 from .basic import show_grid
 from .results import record_run, device_name, command_line
 
 # %% auto #0
 __all__ = ['SUPERVISED_DISCRIMINATORS', 'LabelsToDecoder', 'supervised_learner', 'style_grid', 'probe_accuracy',
-           'train_supervised', 'supervised_figures', 'aae_supervised']
+           'train_supervised', 'supervised_figures', 'aae_supervised', 'class_conditional_mmd', 'ClassConditionalMMD']
 
 # %% ../nbs/06_supervised.ipynb #09ac81e4
 class LabelsToDecoder(Callback):
@@ -43,12 +45,12 @@ class LabelsToDecoder(Callback):
     def before_batch(self): self.learn.xb = (self.xb[0], self.yb[1])
 
 # %% ../nbs/06_supervised.ipynb #1b48bd40
-SUPERVISED_DISCRIMINATORS = ('label_aware', 'plain')
+SUPERVISED_DISCRIMINATORS = ('label_aware', 'plain', 'cond_mmd')
 
 def supervised_learner(dls, # `DataLoaders` with every training label known (`aae_dataloaders`)
                        prior=None, # Prior on the style code z; default a 15-D standard Gaussian (§4)
                        n_classes:int=10, # Classes of the labels
-                       disc:str='label_aware', # 'plain': the paper's discriminator on z; 'label_aware': it also sees the label
+                       disc:str='label_aware', # 'plain': the paper's discriminator on z; 'label_aware': it also sees the label; 'cond_mmd': no discriminator, a class-conditional MMD (`ClassConditionalMMD`)
                        gen_lr_mult:float=1., # Generator step's learning rate relative to the reconstruction's
                        cbs=None, # More callbacks
                        **kwargs # Passed to `AAELearner.from_mlp` (`hidden`, `disc_hidden`, `init_std`, ...)
@@ -57,9 +59,11 @@ def supervised_learner(dls, # `DataLoaders` with every training label known (`aa
     if n_classes < 2: raise ValueError(f"n_classes={n_classes}: a label needs at least two classes to say anything")
     if disc not in SUPERVISED_DISCRIMINATORS: raise ValueError(f"unknown disc {disc!r}: use one of {SUPERVISED_DISCRIMINATORS}")
     prior = prior or Gaussian(15)
-    reg = (LabelConditionedRegularizer(prior, n_classes, gen_lr_mult=gen_lr_mult) if disc == 'label_aware'
-           else AdversarialRegularizer(prior, gen_lr_mult=gen_lr_mult))
-    kwargs.update(regularizers=reg, disc_label_dim=getattr(reg, 'label_dim', 0))
+    if disc == 'cond_mmd': kwargs.update(regularizers=ClassConditionalMMD(prior, gen_lr_mult=gen_lr_mult), disc_hidden=None)
+    else:
+        reg = (LabelConditionedRegularizer(prior, n_classes, gen_lr_mult=gen_lr_mult) if disc == 'label_aware'
+               else AdversarialRegularizer(prior, gen_lr_mult=gen_lr_mult))
+        kwargs.update(regularizers=reg, disc_label_dim=getattr(reg, 'label_dim', 0))
     return AAELearner.from_mlp(dls, prior, decoder_classes=n_classes, cbs=[LabelsToDecoder(n_classes), *(cbs or [])], **kwargs)
 
 # %% ../nbs/06_supervised.ipynb #ce9fb05c
@@ -92,7 +96,7 @@ def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' t
 
 # %% ../nbs/06_supervised.ipynb #98443914
 def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
-                     disc:str='label_aware', # 'label_aware' (ours: z independent of the label) or 'plain' (the paper's)
+                     disc:str='label_aware', # 'label_aware', 'cond_mmd' (ours: z independent of the label) or 'plain' (the paper's)
                      gen_lr_mult:float=1., # Generator step's learning rate relative to the reconstruction's
                      epochs:int=10, # Epochs of one-cycle training
                      lr:float=1e-3, # Peak learning rate of every phase
@@ -110,7 +114,7 @@ def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
                      show:bool=False # Show the progress bar and the metrics table
                     )->tuple:
     "Train §4's supervised AAE; write its results file and figures; return `(learn, result, figures)`"
-    name = name or (f'supervised_gaussian{code_dim}d' + ('_plain_disc' if disc == 'plain' else '')
+    name = name or (f'supervised_gaussian{code_dim}d' + {'plain': '_plain_disc', 'cond_mmd': '_cond_mmd'}.get(disc, '')
                     + (f'_gen{gen_lr_mult:g}' if gen_lr_mult != 1 else ''))
     out, data = Path(out), data or load_mnist(fetch=True)
     prior = Gaussian(code_dim)
@@ -124,6 +128,7 @@ def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
         z_train, z_test = learn.encode(train.x[:n_probe]), learn.encode(test.x)
         probe_z = probe_accuracy(z_train, train.y[:n_probe], z_test, test.y)
         probe_pixels = probe_accuracy(train.x[:n_probe], train.y[:n_probe], test.x, test.y)
+        fit = code_fit(z_test, prior)
         figs = supervised_figures(learn, test, f'{name}: ')
     majority = test.y.bincount().max().item() / len(test)
     result = dict(experiment='supervised', dataset=dataset, metric='test_acc_of_classifier_on_z', value=probe_z['logistic'],
@@ -133,8 +138,9 @@ def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
     extra = {'knn_on_z': probe_z['knn'], 'logistic_on_pixels': probe_pixels['logistic'], 'knn_on_pixels': probe_pixels['knn'],
-             'majority_class_share': majority, 'test_half_sse': test_sse, 'final_disc_acc': last['z_disc_acc'],
-             'final_disc_loss': last['z_disc_loss'], 'final_gen_loss': last['z_gen_loss']}
+             'majority_class_share': majority, 'test_half_sse': test_sse, 'code_c2st_accuracy': fit['c2st_accuracy'],
+             'final': last}
+    if disc != 'cond_mmd': extra.update(final_disc_acc=last['z_disc_acc'], final_disc_loss=last['z_disc_loss'], final_gen_loss=last['z_gen_loss'])
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 
 def supervised_figures(learn:AAELearner, # A trained supervised learner
@@ -159,7 +165,7 @@ def supervised_figures(learn:AAELearner, # A trained supervised learner
 # %% ../nbs/06_supervised.ipynb #b92700ae
 @call_parse
 def aae_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
-                   disc:str='label_aware', # 'label_aware' (the discriminator sees the label too) or 'plain' (the paper's)
+                   disc:str='label_aware', # 'label_aware' (the discriminator sees the label too), 'cond_mmd' (a class-conditional MMD, no discriminator) or 'plain' (the paper's)
                    gen_lr_mult:float=1., # Generator step's learning rate relative to the reconstruction's
                    epochs:int=10, # Epochs (about 60-70 s each on a 2-core CPU)
                    lr:float=1e-3, # Peak learning rate (one-cycle schedule)
@@ -177,5 +183,33 @@ def aae_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
     e = result['extra']
     print(f"digit read from z: {result['value']:.3f} (logistic), {e['knn_on_z']:.3f} (10-NN); from the pixels: "
           f"{e['logistic_on_pixels']:.3f}, {e['knn_on_pixels']:.3f}; chance 0.1")
-    print(f"test half squared error {e['test_half_sse']:.2f}; {result['wall_seconds']:.0f} s on {result['device']}")
+    print(f"test half squared error {e['test_half_sse']:.2f}; codes vs prior, 10-NN two-sample accuracy {e['code_c2st_accuracy']:.3f} "
+          f"(0.5: indistinguishable); {result['wall_seconds']:.0f} s on {result['device']}")
     print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")
+
+# %% ../nbs/06_supervised.ipynb #cc0cd001
+def class_conditional_mmd(codes:torch.Tensor, # Codes `(n, d)`
+                          labels:torch.Tensor, # Their classes `(n,)`
+                          mmd, # A function of a set of codes: their MMD² to the prior (e.g. `MMDRegularizer.mmd`)
+                          min_per_class:int=2 # Classes with fewer codes in the batch are left out (the estimate needs two)
+                         )->torch.Tensor:
+    "Σ_k n_k/n · `mmd`(codes of class k): zero when, within every class, the codes follow the prior"
+    if codes.ndim != 2 or labels.shape != codes.shape[:1]:
+        raise ValueError(f"codes must be (n, d) and labels (n,), got {tuple(codes.shape)} and {tuple(labels.shape)}")
+    classes, counts = labels.unique(return_counts=True)
+    kept = [(k, c) for k, c in zip(classes.tolist(), counts.tolist()) if c >= min_per_class]
+    if not kept: raise ValueError(f"no class has {min_per_class} codes among these {len(codes)}: use larger batches")
+    return sum(c / len(codes) * mmd(codes[labels == k]) for k, c in kept)
+
+class ClassConditionalMMD(MMDRegularizer):
+    "§4 without a discriminator: one encoder step per batch on `class_conditional_mmd` of the codes with known labels"
+    def __init__(self, prior, # The prior every class's codes should follow
+                 **kwargs # Passed to `MMDRegularizer` (`kernel`, `scales`, `weight`, `gen_lr_mult`, ...)
+                ):
+        super().__init__(prior, **kwargs)
+        self.metrics = [ValueMetric(lambda: self._mean('mmd'), f'{self.key}_cond_mmd')]
+
+    def code_loss(self, code:torch.Tensor)->torch.Tensor:
+        "The class-conditional MMD² of the batch's codes, by the labels in the batch (`yb = (x, label, known)`)"
+        labels, known = self.learn.yb[1], self.learn.yb[2].bool()
+        return class_conditional_mmd(code[known], labels[known], self.mmd)

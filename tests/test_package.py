@@ -158,6 +158,17 @@ def test_aae_supervised_writes_results_and_model(tmp_path):
     assert model.decoder_classes == 10 and prior.dim == 15
     assert decode_all(model, torch.zeros(2, 15), labels=torch.tensor([3, 7])).shape == (2, 1, 28, 28)
 
+def test_aae_supervised_with_class_conditional_mmd(tmp_path):
+    "`--disc cond_mmd`: no discriminator is built or saved, the phase's value is recorded, and so is how close z is to the prior"
+    run_tiny('aae_supervised', '--disc', 'cond_mmd', '--gen_lr_mult', '3', '--n_train', '600', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path), '--save_model')
+    r = json.loads((tmp_path/'results'/'supervised_gaussian15d_cond_mmd_gen3.json').read_text())
+    assert r['config']['disc'] == 'cond_mmd' and r['config']['gen_lr_mult'] == 3 and 0 <= r['value'] <= 1
+    assert 'z_cond_mmd' in r['extra']['final'] and 'final_disc_acc' not in r['extra'] and 0.5 <= r['extra']['code_c2st_accuracy'] <= 1
+    from aae_nb.model import load_aae
+    model, _ = load_aae(tmp_path/'models'/'supervised_gaussian15d_cond_mmd_gen3.pth')
+    assert len(model.discriminators) == 0 and model.decoder_classes == 10
+
 def test_aae_semi_supervised_writes_results_and_model(tmp_path):
     "A tiny semi-supervised run writes the test error with Table 2's number, the learning curve, and a two-headed model"
     import torch
@@ -192,6 +203,12 @@ def test_aae_semi_supervised_convolutional_with_batch_norm(tmp_path):
     from aae_nb.model import load_aae
     model, _ = load_aae(tmp_path/'models'/'semisupervised_100_conv_bn.pth')
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.encoder.modules())
+
+def test_aae_semi_supervised_with_all_labels(tmp_path):
+    "Every training image labelled (Table 2's last column), though the classes are uneven: no balanced draw is asked for"
+    run_tiny('aae_semi_supervised', '--n_labels', '600', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path))
+    r = json.loads((tmp_path/'results'/'semisupervised_600.json').read_text())
+    assert r['config']['n_labels'] == r['config']['n_train'] == 600 and 0 <= r['value'] <= 1
 
 def test_aae_semi_supervised_refuses_more_labels_than_images(tmp_path):
     res = subprocess.run(['aae_semi_supervised', '--n_train', '600', '--n_labels', '1000', '--out', str(tmp_path)], capture_output=True, text=True)
