@@ -107,6 +107,7 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
                         eta:float=5., # Hinge distance of the learned heads
                         bs:int=100, # Batch size
                         width:int=1000, # Hidden units per layer
+                        batch_norm:bool=False, # Batch norm in the encoder (A.3; it helped §5 most, notebook 07)
                         seed:int=0, # Seed
                         n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
                         out:str|Path='.', # Folder that receives results/, figures/ and models/
@@ -125,7 +126,7 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
     data, out = data or load_mnist(fetch=True), Path(out)
     train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
     if n_labels and n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images")
-    name = name or f'dimreduction_{setting}'
+    name = name or f'dimreduction_{setting}' + ('_bn' if batch_norm else '')
     with no_random(seed):
         dls = aae_dataloaders(train, data['valid'], bs=bs)
         labelled = None
@@ -133,7 +134,7 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
             idx = balanced_label_indices(train.y, n_labels, seed=seed)
             labelled = Split(train.x[idx], train.y[idx])
         learn = dim_reduction_learner(dls, labelled, n_clusters, code_dim, eta, fixed_heads=code_dim == 10, recipe=recipe,
-                                      class_bs=bs, hidden=(width, width), disc_hidden=(width, width))
+                                      class_bs=bs, hidden=(width, width), disc_hidden=(width, width), batch_norm=batch_norm)
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
         test = data['test']
         if labelled is not None: err = test_error(learn.model, *test)
@@ -146,7 +147,7 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
     result = dict(experiment='dim_reduction', dataset=dataset, metric='test_error', value=err,
                   paper_value=PAPER_ERRORS[setting] if dataset == 'mnist' else None,
                   config=dict(setting=setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=eta,
-                              fixed_heads=code_dim == 10, n_train=len(train), hidden=[width, width], recipe=recipe,
+                              fixed_heads=code_dim == 10, n_train=len(train), hidden=[width, width], batch_norm=batch_norm, recipe=recipe,
                               lr=lr or RECIPES[recipe]['lr'], bs=bs),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
@@ -156,11 +157,12 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
 
 @call_parse
 def aae_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100'
-                      epochs:int=20, # Epochs (about a minute each on a 2-core CPU)
+                      epochs:int=20, # Epochs (2-3 minutes each on a 2-core CPU)
                       recipe:str='adam', # 'adam' (ours) or 'paper'
                       lr:float=None, # Peak or initial learning rate; default the recipe's
                       eta:float=5., # Hinge distance of the learned heads
                       width:int=1000, # Hidden units per layer
+                      batch_norm:bool=False, # Batch norm in the encoder (A.3)
                       seed:int=0, # Random seed
                       n_train:int=None, # Use only this many training images (quick checks)
                       out:str='.', # Folder for results/, figures/ and models/
@@ -168,7 +170,7 @@ def aae_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsupervi
                       save_model:bool=False # Also save the trained model to models/<name>.pth
                      ):
     "Reduce MNIST to 2-D (or 10-D) with the AAE of §7 (Figure 11); write results/<name>.json and figures/<name>_map.png"
-    learn, result, _ = train_dim_reduction(setting, epochs, recipe, lr, eta, width=width, seed=seed, n_train=n_train, out=out,
+    learn, result, _ = train_dim_reduction(setting, epochs, recipe, lr, eta, width=width, batch_norm=batch_norm, seed=seed, n_train=n_train, out=out,
                                            name=name, save_model=save_model, show=True)
     print(f"{setting}: test error {100 * result['value']:.2f}% (paper {100 * result['paper_value']:.2f}%); "
           f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")

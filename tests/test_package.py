@@ -214,3 +214,16 @@ def test_aae_semi_supervised_refuses_more_labels_than_images(tmp_path):
     res = subprocess.run(['aae_semi_supervised', '--n_train', '600', '--n_labels', '1000', '--out', str(tmp_path)], capture_output=True, text=True)
     assert res.returncode != 0 and 'n_labels=1000 but there are only 600 training images' in res.stderr
     assert not (tmp_path/'results').exists()
+
+def test_aae_dim_reduction_10d_with_batch_norm(tmp_path):
+    "§7's 10-D setting (W_C = 10·I, drawn on a circle) with batch norm: named, recorded, the map drawn, the model saved"
+    import torch
+    run_tiny('aae_dim_reduction', '--setting', '10d_100', '--batch_norm', '--n_train', '600', '--epochs', '1', '--width', '32',
+             '--out', str(tmp_path), '--save_model')
+    r = json.loads((tmp_path/'results'/'dimreduction_10d_100_bn.json').read_text())
+    assert r['config']['batch_norm'] is True and r['config']['fixed_heads'] is True and r['paper_value'] == 0.039
+    assert r['extra']['heads'] and len(r['extra']['heads']) == 10 and 0 <= r['value'] <= 1
+    assert (tmp_path/'figures'/'dimreduction_10d_100_bn_map.png').stat().st_size > 1000
+    from aae_nb.model import load_aae
+    model, _ = load_aae(tmp_path/'models'/'dimreduction_10d_100_bn.pth')
+    assert torch.equal(model.heads.detach().cpu(), 10 * torch.eye(10))
