@@ -159,8 +159,8 @@ def test_aae_supervised_writes_results_and_model(tmp_path):
     assert decode_all(model, torch.zeros(2, 15), labels=torch.tensor([3, 7])).shape == (2, 1, 28, 28)
 
 def test_aae_supervised_with_class_conditional_mmd(tmp_path):
-    "`--disc cond_mmd`: no discriminator is built or saved, the phase's value is recorded, and so is how close z is to the prior"
-    run_tiny('aae_supervised', '--disc', 'cond_mmd', '--gen_lr_mult', '3', '--n_train', '600', '--epochs', '1', '--width', '32',
+    "`--disc cond_mmd` (the default, at 3× by default): no discriminator is built or saved, the phase's value is recorded, and so is how close z is to the prior"
+    run_tiny('aae_supervised', '--disc', 'cond_mmd', '--n_train', '600', '--epochs', '1', '--width', '32',
              '--out', str(tmp_path), '--save_model')
     r = json.loads((tmp_path/'results'/'supervised_gaussian15d_cond_mmd_gen3.json').read_text())
     assert r['config']['disc'] == 'cond_mmd' and r['config']['gen_lr_mult'] == 3 and 0 <= r['value'] <= 1
