@@ -144,7 +144,7 @@ def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
                     )->tuple:
     "Train §4's supervised AAE; write its results file and figures; return `(learn, result, figures)`"
     if disc not in SUPERVISED_DISCRIMINATORS: raise ValueError(f"unknown disc {disc!r}: use one of {SUPERVISED_DISCRIMINATORS}")
-    gen_lr_mult = gen_lr_mult or GEN_LR_MULT[disc]
+    gen_lr_mult = GEN_LR_MULT[disc] if gen_lr_mult is None else gen_lr_mult  # as supervised_learner does
     name = name or (f'supervised_gaussian{code_dim}d' + {'plain': '_plain_disc', 'cond_mmd': '_cond_mmd'}.get(disc, '')
                     + (f'_gen{gen_lr_mult:g}' if gen_lr_mult != 1 else ''))
     out, data = Path(out), data or load_mnist(fetch=True)
