@@ -18,8 +18,9 @@ from .basic import show_grid
 from .results import record_run, device_name, command_line
 
 # %% auto #0
-__all__ = ['TABLE3', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'clustering_learner',
-           'cluster_heads', 'cluster_members', 'cluster_figure', 'train_clustering', 'aae_clustering']
+__all__ = ['TABLE3', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels',
+           'clustering_learner', 'cluster_heads', 'cluster_members', 'cluster_figure', 'train_clustering',
+           'aae_clustering']
 
 # %% ../nbs/08_clustering.ipynb #6f860ec9
 def log_odds(logits:torch.Tensor)->torch.Tensor:
@@ -66,6 +67,17 @@ class ClusterError(Metric):
         return cluster_error(p, l, cluster_labels(p, l))
     @property
     def name(self): return 'cluster_error'
+
+# %% ../nbs/08_clustering.ipynb #c5a1d7e3
+def majority_labels(scores:torch.Tensor, # q(y|x), or its log-odds, of the labelled examples (the validation set), `(n, n_clusters)`
+                    labels:torch.Tensor # Their classes
+                   )->torch.Tensor:
+    "Each cluster takes the most common label of the examples whose most likely cluster it is (a diagnostic, not §6's protocol); an empty cluster keeps §6's name"
+    names = cluster_labels(scores, labels)  # checks the shapes; the names of empty clusters
+    scores, labels = torch.as_tensor(scores), torch.as_tensor(labels)
+    best = scores.argmax(1)
+    for i in best.unique(): names[i] = labels[best == i].mode().values
+    return names
 
 # %% ../nbs/08_clustering.ipynb #fda2217d
 def clustering_learner(dls, # `DataLoaders` (labels used only by the validation metric)
@@ -146,7 +158,8 @@ def train_clustering(n_clusters:int=16, # Clusters (Table 3: 16 and 30)
         learn = clustering_learner(dls, n_clusters, code_dim, input_dropout, batch_norm, recipe=recipe,
                                    hidden=(width, width), disc_hidden=(width, width))
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
-        names = cluster_labels(cluster_scores(learn.model, data['valid'].x), data['valid'].y)
+        valid_scores = cluster_scores(learn.model, data['valid'].x)
+        names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
         test_probs = cluster_scores(learn.model, data['test'].x)
         err = cluster_error(test_probs, data['test'].y, names)
         figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
@@ -158,7 +171,8 @@ def train_clustering(n_clusters:int=16, # Clusters (Table 3: 16 and 30)
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
     history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
-    extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': used.tolist(), 'final': last, 'history': history}
+    extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': used.tolist(), 'final': last, 'history': history,
+             'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
