@@ -137,13 +137,13 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
                                       class_bs=bs, hidden=(width, width), disc_hidden=(width, width), batch_norm=batch_norm)
         wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
         test = data['test']
-        extra = {}
+        naming = {}  # unsupervised: the clusters' names, for the results file
         if labelled is not None: err = test_error(learn.model, *test)
         else:  # §6's naming, and the majority naming as a diagnostic (notebook 08)
             valid_scores, test_scores = cluster_scores(learn.model, data['valid'].x), cluster_scores(learn.model, test.x)
             names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
             err = cluster_error(test_scores, test.y, names)
-            extra = {'cluster_names': names.tolist(), 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_scores, test.y, majority)}
+            naming = {'cluster_names': names.tolist(), 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_scores, test.y, majority)}
         points, heads = representations(learn, test.x), learn.model.heads.detach().cpu()
         if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
         figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
@@ -155,7 +155,7 @@ def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsuper
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
                   command=command or command_line())
     history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
-    extra = {'heads': heads.tolist(), 'final': last, 'history': history, **extra}
+    extra = {'heads': heads.tolist(), 'final': last, 'history': history, **naming}
     return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
 
 @call_parse

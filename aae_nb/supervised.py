@@ -21,7 +21,7 @@ from .basic import show_grid
 from .results import record_run, device_name, command_line
 
 # %% auto #0
-__all__ = ['SUPERVISED_DISCRIMINATORS', 'GEN_LR_MULT', 'LabelsToDecoder', 'class_conditional_mmd', 'ClassConditionalMMD',
+__all__ = ['GEN_LR_MULT', 'SUPERVISED_DISCRIMINATORS', 'LabelsToDecoder', 'class_conditional_mmd', 'ClassConditionalMMD',
            'supervised_learner', 'style_grid', 'probe_accuracy', 'train_supervised', 'supervised_figures',
            'aae_supervised']
 
@@ -73,8 +73,13 @@ class ClassConditionalMMD(MMDRegularizer):
         return class_conditional_mmd(code[known], labels[known], self.mmd)
 
 # %% ../nbs/06_supervised.ipynb #1b48bd40
-SUPERVISED_DISCRIMINATORS = ('cond_mmd', 'label_aware', 'plain')
 GEN_LR_MULT = {'cond_mmd': 3., 'label_aware': 1., 'plain': 1.}  # the encoder's rate in the regularisation phase, by default
+SUPERVISED_DISCRIMINATORS = tuple(GEN_LR_MULT)
+
+def _gen_lr_mult(disc:str, gen_lr_mult:float|None)->float:
+    "Check `disc`; `gen_lr_mult`, or `disc`'s default when it is None"
+    if disc not in SUPERVISED_DISCRIMINATORS: raise ValueError(f"unknown disc {disc!r}: use one of {SUPERVISED_DISCRIMINATORS}")
+    return GEN_LR_MULT[disc] if gen_lr_mult is None else gen_lr_mult
 
 def supervised_learner(dls, # `DataLoaders` with every training label known (`aae_dataloaders`)
                        prior=None, # Prior on the style code z; default a 15-D standard Gaussian (§4)
@@ -86,8 +91,7 @@ def supervised_learner(dls, # `DataLoaders` with every training label known (`aa
                       )->AAELearner:
     "An MLP `AAELearner` whose decoder takes the one-hot label with z (§4)"
     if n_classes < 2: raise ValueError(f"n_classes={n_classes}: a label needs at least two classes to say anything")
-    if disc not in SUPERVISED_DISCRIMINATORS: raise ValueError(f"unknown disc {disc!r}: use one of {SUPERVISED_DISCRIMINATORS}")
-    prior, gen_lr_mult = prior or Gaussian(15), GEN_LR_MULT[disc] if gen_lr_mult is None else gen_lr_mult
+    prior, gen_lr_mult = prior or Gaussian(15), _gen_lr_mult(disc, gen_lr_mult)
     if disc == 'cond_mmd': kwargs.update(regularizers=ClassConditionalMMD(prior, gen_lr_mult=gen_lr_mult), disc_hidden=None)
     else:
         reg = (LabelConditionedRegularizer(prior, n_classes, gen_lr_mult=gen_lr_mult) if disc == 'label_aware'
@@ -143,8 +147,7 @@ def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
                      show:bool=False # Show the progress bar and the metrics table
                     )->tuple:
     "Train §4's supervised AAE; write its results file and figures; return `(learn, result, figures)`"
-    if disc not in SUPERVISED_DISCRIMINATORS: raise ValueError(f"unknown disc {disc!r}: use one of {SUPERVISED_DISCRIMINATORS}")
-    gen_lr_mult = GEN_LR_MULT[disc] if gen_lr_mult is None else gen_lr_mult  # as supervised_learner does
+    gen_lr_mult = _gen_lr_mult(disc, gen_lr_mult)  # the run's name needs it before supervised_learner resolves it
     name = name or (f'supervised_gaussian{code_dim}d' + {'plain': '_plain_disc', 'cond_mmd': '_cond_mmd'}.get(disc, '')
                     + (f'_gen{gen_lr_mult:g}' if gen_lr_mult != 1 else ''))
     out, data = Path(out), data or load_mnist(fetch=True)
