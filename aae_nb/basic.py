@@ -4,49 +4,22 @@
 
 # %% ../nbs/03_basic_aae.ipynb #74aae96c
 from __future__ import annotations
-from pathlib import Path
+from dataclasses import dataclass
+from fastcore.basics import patch
 import torch
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
-from fastai.torch_core import no_random
-from .data import load_mnist, aae_dataloaders
+from .data import aae_dataloaders
 from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
-from .training import AAELearner, half_sse
+from .model import ARCHITECTURES
 from .mmd import code_fit
-from .results import record_run, device_name, command_line
+from .plots import percentile_grid, show_grid
+from .training import AAELearner, REGULARIZERS, half_sse
+from .runner import RunConfig, Experiment, command
+import aae_nb.mmd, aae_nb.vae  # they add the 'mmd' and 'vae' regularizers
 
 # %% auto #0
-__all__ = ['PRIOR_CHOICES', 'percentile_grid', 'image_grid', 'show_grid', 'basic_figures', 'make_basic_prior', 'basic_run_name',
-           'train_basic', 'aae_basic']
-
-# %% ../nbs/03_basic_aae.ipynb #2ecb4aef
-def percentile_grid(n:int=20, # Points per side
-                    std:float=1., # Std of the 2-D Gaussian prior
-                    lo:float=0.05, hi:float=0.95 # Range of percentiles covered
-                   )->torch.Tensor:
-    "`n × n` 2-D codes at evenly spaced percentiles of N(0, std² I), row by row (top row = high second coordinate)"
-    q = torch.special.ndtri(torch.linspace(lo, hi, n)) * std
-    zy, zx = torch.meshgrid(q.flip(0), q, indexing='ij')
-    return torch.stack([zx.flatten(), zy.flatten()], 1)
-
-def image_grid(images:torch.Tensor, # `(n, 1, h, w)` or `(n, h, w)` images
-               nrow:int # Images per row
-              )->torch.Tensor:
-    "Tile images into one `(rows·h, nrow·w)` image"
-    images = images.reshape(len(images), *images.shape[-2:])
-    n, h, w = images.shape
-    rows = -(-n // nrow)
-    full = torch.zeros(rows * nrow, h, w, dtype=images.dtype)
-    full[:n] = images
-    return full.view(rows, nrow, h, w).permute(0, 2, 1, 3).reshape(rows * h, nrow * w)
-
-def show_grid(images:torch.Tensor, nrow:int, ax=None, title:str|None=None):
-    "Show images tiled `nrow` to a row, in grey"
-    if ax is None: _, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(image_grid(images.detach().cpu(), nrow), cmap='gray', vmin=0, vmax=1)
-    ax.set_axis_off()
-    if title: ax.set_title(title)
-    return ax
+__all__ = ['PRIOR_CHOICES', 'BASIC', 'train_basic', 'aae_basic', 'basic_figures', 'make_basic_prior', 'basic_run_name',
+           'BasicConfig', 'BasicExperiment']
 
 # %% ../nbs/03_basic_aae.ipynb #e6e2836f
 def basic_figures(learn:AAELearner, # A trained learner
@@ -87,74 +60,52 @@ def basic_run_name(prior:str='gaussian', code_dim:int=2, prior_std:float=1., reg
     return (f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
             + ('' if architecture == 'mlp' else f'_{architecture}') + ('_bn' if batch_norm else ''))
 
-def train_basic(prior:str='gaussian', # 'gaussian' or 'mog'
-                code_dim:int=2, # Size of the code
-                prior_std:float=1., # Std of the Gaussian prior
-                epochs:int=10, # Epochs of one-cycle training
-                lr:float=1e-3, # Peak learning rate of every phase
-                bs:int=100, # Batch size
-                width:int=1000, # Units in each of the two hidden layers of every network
-                seed:int=0, # Seed of weights, shuffling and sampling
-                n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
-                out:str|Path='.', # Folder that receives results/, figures/ and models/
-                name:str|None=None, # Name of the run's files; default from prior and code size
-                save_model:bool=False, # Save the model and its prior to models/<name>.pth
-                command:str|None=None, # The command line to record; default: this process's
-                data:dict|None=None, # MNIST splits; default `load_mnist(fetch=True)`
-                show:bool=False, # Show the progress bar and the metrics table
-                regularizer:str='adversarial', # 'adversarial' (the AAE), 'mmd' or 'vae' (notebooks 11-13)
-                architecture:str='mlp', # 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
-                batch_norm:bool=False # Batch norm in the encoder and the decoder (notebook 14)
-               )->tuple:
-    "Train a basic AAE (or its MMD / VAE variant) on MNIST; write its results file and figures; return `(learn, result, figures)`"
-    the_prior = make_basic_prior(prior, code_dim, prior_std)
-    name = name or basic_run_name(prior, code_dim, prior_std, regularizer, architecture, batch_norm)
-    data = data or load_mnist(fetch=True)
-    with no_random(seed):
-        dls = aae_dataloaders(data['train'], data['valid'], bs=bs, n_train=n_train)
-        learn = AAELearner.from_mlp(dls, the_prior, hidden=(width, width), disc_hidden=(width, width), regularizer=regularizer,
-                                    architecture=architecture, batch_norm=batch_norm)
-        wall, last = learn.fit_timed(epochs, lr, show)
-        test_x = data['test'].x
-        test_codes = learn.encode(test_x)
-        test_sse = float(half_sse(learn.decode(test_codes), test_x))  # the same number for every regulariser (a VAE decodes μ(x))
-        fit = code_fit(test_codes, the_prior, seed=seed)
-        figs = basic_figures(learn, data['test'], f'{name}: ')
-    result = dict(experiment='basic', dataset='mnist', metric='test_half_sse', value=test_sse, paper_value=None,
-                  config=dict(prior=the_prior.to_config(), code_dim=code_dim, hidden=[width, width],
-                              encoder=learn.model.config['encoder'], regularizer=regularizer, architecture=architecture,
-                              batch_norm=batch_norm, loss=learn.loss_func.__name__, optimizer='Adam, fit_one_cycle', lr=lr, bs=bs,
-                              n_train=n_train or len(data['train'])),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or command_line())
-    extra = {'valid_loss': float(last['valid_loss']), 'seconds_per_epoch': round(wall / epochs, 1),
-             'code_mmd_imq': fit['mmd_imq'], 'code_c2st_accuracy': fit['c2st_accuracy'],
+# %% ../nbs/03_basic_aae.ipynb #266a6f88
+@dataclass
+class BasicConfig(RunConfig):
+    "A basic run's options: the shared ones (`RunConfig`) and the prior"
+    prior:str='gaussian' # Prior on the code: 'gaussian' or 'mog' (ten 2-D Gaussians)
+    code_dim:int=2 # Size of the code (2 for the figures; 8 with --prior_std 5 for Appendix A.1)
+    prior_std:float=1. # Std of the Gaussian prior
+
+class BasicExperiment(Experiment):
+    "§2's AAE (or its MMD or VAE variant): test reconstruction, fit of the codes to the prior, Figure 2's pictures"
+    key, command, Config = 'basic', 'aae_basic', BasicConfig
+    description = ("Train the basic adversarial autoencoder (§2), or its MMD or VAE variant, on MNIST; "
+                   "write results/<name>.json and figures/<name>_*.png")
+    unused = ('recipe', 'input_noise', 'input_dropout')
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': REGULARIZERS, 'prior': PRIOR_CHOICES}
+
+    def check(self, c): make_basic_prior(c.prior, c.code_dim, c.prior_std)
+    def run_name(self, c): return basic_run_name(c.prior, c.code_dim, c.prior_std, c.regularizer, c.architecture, c.batch_norm)
+    def learner(self, c, data):
+        dls = aae_dataloaders(data['train'], data['valid'], bs=c.bs, n_train=c.n_train)
+        return AAELearner.from_mlp(dls, make_basic_prior(c.prior, c.code_dim, c.prior_std), hidden=(c.width, c.width),
+                                   disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
+                                   batch_norm=c.batch_norm)
+
+# %% ../nbs/03_basic_aae.ipynb #87bc03fd
+@patch
+def evaluate(self:BasicExperiment, learn, c, data, name, last):
+    "The test set's half squared error (decoding μ(x) for a VAE), how well its codes fit the prior, and the pictures"
+    test_x = data['test'].x
+    test_codes = learn.encode(test_x)
+    test_sse = float(half_sse(learn.decode(test_codes), test_x))
+    fit = code_fit(test_codes, learn.prior, seed=c.seed)
+    config = dict(prior=learn.prior.to_config(), code_dim=c.code_dim, hidden=[c.width, c.width], encoder=learn.model.config['encoder'],
+                  regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm, loss=learn.loss_func.__name__,
+                  optimizer='Adam, fit_one_cycle', lr=c.lr or 1e-3, bs=c.bs, n_train=len(learn.dls.train.dataset))
+    extra = {'valid_loss': float(last['valid_loss']), 'code_mmd_imq': fit['mmd_imq'], 'code_c2st_accuracy': fit['c2st_accuracy'],
              **{'final_' + k.removeprefix('z_'): float(v) for k, v in last.items() if k not in ('train_loss', 'valid_loss')}}
-    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
+    return dict(metric='test_half_sse', value=test_sse, config=config, extra=extra, figs=basic_figures(learn, data['test'], f'{name}: '))
+
+@patch
+def report(self:BasicExperiment, result):
+    ex = result['extra']
+    return (f"test half squared error {result['value']:.2f}, codes vs prior: 10-NN two-sample accuracy {ex['code_c2st_accuracy']:.3f} "
+            f"(0.5 = indistinguishable), {result['wall_seconds']:.0f} s on {result['device']}")
 
 # %% ../nbs/03_basic_aae.ipynb #54f11c8f
-@call_parse
-def aae_basic(prior:str='gaussian', # Prior on the code: 'gaussian' or 'mog' (ten 2-D Gaussians)
-              code_dim:int=2, # Size of the code (2 for the figures; 8 with --prior_std 5 for Appendix A.1)
-              prior_std:float=1., # Std of the Gaussian prior
-              epochs:int=10, # Epochs (about 60-90 s each on a 2-core CPU)
-              lr:float=1e-3, # Peak learning rate (one-cycle schedule)
-              bs:int=100, # Batch size
-              width:int=1000, # Hidden units per layer (two layers per network)
-              seed:int=0, # Random seed
-              n_train:int=None, # Use only this many training images (quick checks)
-              out:str='.', # Folder for results/, figures/ and models/
-              name:str=None, # Name of the output files
-              save_model:bool=False, # Also save the trained model to models/<name>.pth
-              regularizer:str='adversarial', # 'adversarial' (the AAE), 'mmd' (kernel MMD, no discriminator) or 'vae'
-              architecture:str='mlp', # Encoder and decoder: 'mlp', 'conv' (strided convolutions) or 'fully_conv'
-              batch_norm:bool=False # Batch norm in the encoder and the decoder
-             ):
-    "Train the basic adversarial autoencoder (§2), or its MMD or VAE variant, on MNIST; write results/<name>.json and figures/<name>_*.png"
-    learn, result, _ = train_basic(prior, code_dim, prior_std, epochs, lr, bs, width, seed, n_train, out, name,
-                                   save_model, show=True, regularizer=regularizer,
-                                   architecture=architecture, batch_norm=batch_norm)
-    ex = result['extra']
-    print(f"test half squared error {result['value']:.2f}, codes vs prior: 10-NN two-sample accuracy {ex['code_c2st_accuracy']:.3f} "
-          f"(0.5 = indistinguishable), {result['wall_seconds']:.0f} s on {result['device']}")
-    print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")
+BASIC = BasicExperiment()
+train_basic = BASIC.train
+aae_basic = command(BASIC)

@@ -4,23 +4,22 @@
 
 # %% ../nbs/08_clustering.ipynb #9730316b
 from __future__ import annotations
-from pathlib import Path
+from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
+from fastcore.basics import patch
 from fastai.learner import Metric
-from fastai.torch_core import no_random
-from .data import Split, load_mnist, aae_dataloaders
-from .model import encode_all
+from .data import Split, aae_dataloaders
+from .model import encode_all, ARCHITECTURES
+from .plots import show_grid
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES
-from .basic import show_grid
-from .results import record_run, device_name, command_line
+from .runner import RunConfig, Experiment, UsageError, command
 
 # %% auto #0
-__all__ = ['TABLE3', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels',
-           'clustering_learner', 'cluster_heads', 'cluster_members', 'cluster_figure', 'train_clustering',
-           'aae_clustering']
+__all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'log_odds', 'cluster_scores', 'cluster_labels',
+           'cluster_error', 'ClusterError', 'majority_labels', 'clustering_learner', 'cluster_heads', 'cluster_members',
+           'cluster_figure', 'ClusteringConfig', 'ClusteringExperiment']
 
 # %% ../nbs/08_clustering.ipynb #6f860ec9
 def log_odds(logits:torch.Tensor)->torch.Tensor:
@@ -129,70 +128,50 @@ def cluster_figure(learn:AAELearner, # A trained clustering learner
 # %% ../nbs/08_clustering.ipynb #33b68794
 TABLE3 = {16: 0.0955, 30: 0.0410}  # AAE test error in Table 3 (clusters -> error)
 
-def train_clustering(n_clusters:int=16, # Clusters (Table 3: 16 and 30)
-                     epochs:int=20, # Epochs
-                     recipe:str='adam', # 'adam' (ours) or 'paper' (SGD, as §5's; A.3 has its own rates)
-                     lr:float|None=None, # Peak (adam) or initial (paper) learning rate; default the recipe's
-                     code_dim:int=5, # Size of the style z (A.3: 5)
-                     input_dropout:float=0.2, # Dropout rate on the training inputs (A.3: 0.2)
-                     batch_norm:bool=True, # Batch norm in the encoder (A.3)
-                     bs:int=100, # Batch size
-                     width:int=1000, # Hidden units per layer (A.3: 3000)
-                     seed:int=0, # Seed of weights, shuffling and sampling
-                     n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
-                     out:str|Path='.', # Folder that receives results/, figures/ and models/
-                     name:str|None=None, # Name of the run's files; default `clustering_<n_clusters>`
-                     save_model:bool=False, # Save the model to models/<name>.pth
-                     command:str|None=None, # The command line to record; default: this process's
-                     data:dict|None=None, # Splits `{'train','valid','test'}`; default `load_mnist(fetch=True)`
-                     dataset:str='mnist', # Name of the data, for the results file
-                     show:bool=False # Show the progress bar and the metrics table
-                    )->tuple:
-    "Train §6's clustering AAE; name the clusters on the validation set, score the test set; write results and Figure 9"
-    if n_clusters < 2: raise ValueError(f"n_clusters={n_clusters}: clustering needs at least 2 clusters")
-    data, out = data or load_mnist(fetch=True), Path(out)
-    train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
-    name = name or f'clustering_{n_clusters}'
-    with no_random(seed):
-        dls = aae_dataloaders(train, data['valid'], bs=bs)
-        learn = clustering_learner(dls, n_clusters, code_dim, input_dropout, batch_norm, recipe=recipe,
-                                   hidden=(width, width), disc_hidden=(width, width))
-        wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
-        valid_scores = cluster_scores(learn.model, data['valid'].x)
-        names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
-        test_probs = cluster_scores(learn.model, data['test'].x)
-        err = cluster_error(test_probs, data['test'].y, names)
-        figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
-    used = test_probs.argmax(1).bincount(minlength=n_clusters)
-    result = dict(experiment='clustering', dataset=dataset, metric='test_error', value=err,
-                  paper_value=TABLE3.get(n_clusters) if dataset == 'mnist' else None,
-                  config=dict(n_clusters=n_clusters, code_dim=code_dim, n_train=len(train), hidden=[width, width], recipe=recipe,
-                              lr=lr or RECIPES[recipe]['lr'], input_dropout=input_dropout, batch_norm=batch_norm, bs=bs),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or command_line())
-    history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
-    extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': used.tolist(), 'final': last, 'history': history,
-             'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
-    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
+@dataclass
+class ClusteringConfig(RunConfig):
+    "A clustering run's options: the shared ones (20 epochs, batch norm and 20% input dropout by default, as A.3) and the clusters"
+    epochs:int=20 # Epochs of training (about a minute each on a 2-core CPU at width 1000)
+    batch_norm:bool=True # Batch norm in the encoder, the heads' last layers included (A.3: "crucial")
+    input_dropout:float=0.2 # Dropout rate on the training inputs (A.3: 0.2)
+    n_clusters:int=16 # Clusters (Table 3: 16 and 30)
+    code_dim:int=5 # Size of the style z (A.3: 5)
+
+class ClusteringExperiment(Experiment):
+    "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
+    key, command, Config = 'clustering', 'aae_clustering', ClusteringConfig
+    description = "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
+    unused = ('input_noise',)
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
+
+    def check(self, c):
+        if c.n_clusters < 2: raise UsageError(f"--n_clusters {c.n_clusters}: clustering needs at least 2 clusters")
+    def run_name(self, c):
+        return (f'clustering_{c.n_clusters}' + ('' if c.recipe == 'adam' else f'_{c.recipe}') + ('' if c.regularizer == 'adversarial' else f'_{c.regularizer}')
+                + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('' if c.batch_norm else '_nobn'))
+    def learner(self, c, data):
+        train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
+        dls = aae_dataloaders(train, data['valid'], bs=c.bs)
+        return clustering_learner(dls, c.n_clusters, c.code_dim, c.input_dropout, c.batch_norm, recipe=c.recipe, hidden=(c.width, c.width),
+                                  disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture)
+    def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
-@call_parse
-def aae_clustering(n_clusters:int=16, # Clusters (Table 3: 16 and 30)
-                   epochs:int=20, # Epochs (about a minute each on a 2-core CPU at width 1000)
-                   recipe:str='adam', # 'adam' (ours) or 'paper'
-                   lr:float=None, # Peak or initial learning rate; default the recipe's
-                   code_dim:int=5, # Size of the style z
-                   width:int=1000, # Hidden units per layer (A.3: 3000)
-                   seed:int=0, # Random seed
-                   n_train:int=None, # Use only this many training images (quick checks)
-                   out:str='.', # Folder for results/, figures/ and models/
-                   name:str=None, # Name of the output files
-                   save_model:bool=False # Also save the trained model to models/<name>.pth
-                  ):
-    "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
-    learn, result, _ = train_clustering(n_clusters, epochs, recipe, lr, code_dim, width=width, seed=seed, n_train=n_train,
-                                        out=out, name=name, save_model=save_model, show=True)
-    paper = f" (paper, 1500 epochs: {100 * result['paper_value']:.2f}%)" if result['paper_value'] else ''
-    print(f"test error with {n_clusters} clusters: {100 * result['value']:.2f}%{paper}; "
-          f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")
-    print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_clusters.png')}")
+@patch
+def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
+    "§6's test error (clusters named by their most confident validation image), the majority naming beside it, Figure 9"
+    valid_scores = cluster_scores(learn.model, data['valid'].x)
+    names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
+    test_probs = cluster_scores(learn.model, data['test'].x)
+    err = cluster_error(test_probs, data['test'].y, names)
+    figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
+    config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
+                  recipe=c.recipe, lr=c.lr or RECIPES[c.recipe]['lr'], input_dropout=c.input_dropout, batch_norm=c.batch_norm, bs=c.bs,
+                  regularizer=c.regularizer, architecture=c.architecture)
+    extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
+             'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
+    return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)
+
+CLUSTERING = ClusteringExperiment()
+train_clustering = CLUSTERING.train
+aae_clustering = command(CLUSTERING)

@@ -4,22 +4,23 @@
 
 # %% ../nbs/04_label_conditioned.ipynb #7d95c8e3
 from __future__ import annotations
-from pathlib import Path
+from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
-from fastai.torch_core import no_random
-from .data import load_mnist, aae_dataloaders
+from fastcore.basics import patch
+from .data import aae_dataloaders
 from .priors import Prior, MixtureOfGaussians, SwissRoll, UNLABELLED, plot_codes
+from .model import ARCHITECTURES
+from .plots import percentile_grid, show_grid
 from .training import AdversarialRegularizer, AAELearner
-from .basic import percentile_grid, show_grid
-from .results import record_run, device_name, command_line
+from .runner import RunConfig, Experiment, UsageError, command
 
 # %% auto #0
-__all__ = ['CONDITIONED_PRIORS', 'LabelConditionedRegularizer', 'label_conditioned_learner', 'prior_part', 'label_landing',
-           'component_grid', 'conditioned_figures', 'train_conditioned', 'aae_conditioned']
+__all__ = ['CONDITIONED_PRIORS', 'CONDITIONED', 'train_conditioned', 'aae_conditioned', 'LabelConditionedRegularizer',
+           'label_conditioned_learner', 'prior_part', 'label_landing', 'component_grid', 'conditioned_figures',
+           'ConditionedConfig', 'ConditionedExperiment']
 
 # %% ../nbs/04_label_conditioned.ipynb #48424ff6
 def _first_linear(net:nn.Module)->nn.Linear|None:
@@ -162,66 +163,54 @@ def conditioned_figures(learn:AAELearner, # A trained label-conditioned learner
 # %% ../nbs/04_label_conditioned.ipynb #50579ee9
 CONDITIONED_PRIORS = {'mog': MixtureOfGaussians, 'swissroll': SwissRoll}
 
-def train_conditioned(prior:str='mog', # 'mog' (ten 2-D Gaussians) or 'swissroll'
-                      n_labels:int=10_000, # Training images that keep their labels (balanced over the digits)
-                      labelled_share:float|None=0.5, # Share of labelled images in every batch (None: as they come)
-                      epochs:int=10, # Epochs of one-cycle training
-                      lr:float=1e-3, # Peak learning rate of every phase
-                      bs:int=100, # Batch size
-                      width:int=1000, # Units in each of the two hidden layers of every network
-                      seed:int=0, # Seed of the labelled subset, weights, shuffling and sampling
-                      n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
-                      out:str|Path='.', # Folder that receives results/, figures/ and models/
-                      name:str|None=None, # Name of the run's files; default `conditioned_<prior>`
-                      save_model:bool=False, # Save the model and its prior to models/<name>.pth
-                      command:str|None=None, # The command line to record; default: this process's
-                      data:dict|None=None, # MNIST splits; default `load_mnist(fetch=True)`
-                      show:bool=False # Show the progress bar and the metrics table
-                     )->tuple:
-    "Train §2.3's label-conditioned AAE on MNIST; write its results file and figures; return `(learn, result, figures)`"
-    if prior not in CONDITIONED_PRIORS: raise ValueError(f"unknown prior {prior!r}: use one of {list(CONDITIONED_PRIORS)}")
-    the_prior, name, out = CONDITIONED_PRIORS[prior](), name or f'conditioned_{prior}', Path(out)
-    data = data or load_mnist(fetch=True)
-    with no_random(seed):
-        dls = aae_dataloaders(data['train'], data['valid'], n_labels=n_labels, bs=bs, seed=seed, n_train=n_train,
-                              labelled_share=labelled_share)
-        learn = label_conditioned_learner(dls, the_prior, hidden=(width, width), disc_hidden=(width, width))
-        wall, last = learn.fit_timed(epochs, lr, show)
-        test_sse = learn.test_loss(*data['test'])
-        landing = label_landing(the_prior, learn.encode(data['test'].x), data['test'].y)
-        train = dls.train.dataset
-        unlabelled = ~train.known
-        landing_unlabelled = label_landing(the_prior, learn.encode(train.x[unlabelled]), train.y[unlabelled])['all']
-        figs = conditioned_figures(learn, data['test'], f'{name}: ')
-    result = dict(experiment='label_conditioned', dataset='mnist', metric='test_label_landing', value=landing['all'],
-                  paper_value=None,
-                  config=dict(prior=the_prior.to_config(), code_dim=2, n_labels=n_labels, labelled_share=labelled_share, n_train=len(train),
-                              hidden=[width, width], encoder='deterministic', optimizer='Adam, fit_one_cycle', lr=lr, bs=bs),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or command_line())
+@dataclass
+class ConditionedConfig(RunConfig):
+    "A label-conditioned run's options: the shared ones, the prior and the labels"
+    prior:str='mog' # Prior on the code: 'mog' (ten 2-D Gaussians) or 'swissroll'
+    n_labels:int=10_000 # Training images that keep their labels, balanced over the digits (the paper: 10,000 of 50,000)
+    labelled_share:float=0.5 # Share of labelled images in every batch (0: as they come)
+
+class ConditionedExperiment(Experiment):
+    "§2.3's label-conditioned AAE: where the test codes land in the prior, and Figure 4's pictures"
+    key, command, Config = 'label_conditioned', 'aae_conditioned', ConditionedConfig
+    description = "Train the label-conditioned AAE (§2.3, Figure 4) on MNIST; write results/<name>.json and figures/<name>_*.png"
+    unused = ('recipe', 'input_noise', 'input_dropout')
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'prior': tuple(CONDITIONED_PRIORS)}
+
+    def check(self, c):
+        if c.n_labels < 1: raise UsageError(f"--n_labels {c.n_labels}: the label-conditioned AAE needs some labels; give at least 1")
+        if not 0 <= c.labelled_share < 1: raise UsageError(f"--labelled_share {c.labelled_share}: give a share in [0, 1) (0: as they come)")
+    def run_name(self, c):
+        return f'conditioned_{c.prior}' + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('_bn' if c.batch_norm else '')
+    def learner(self, c, data):
+        dls = aae_dataloaders(data['train'], data['valid'], n_labels=c.n_labels, bs=c.bs, seed=c.seed, n_train=c.n_train,
+                              labelled_share=c.labelled_share or None)
+        return label_conditioned_learner(dls, CONDITIONED_PRIORS[c.prior](), hidden=(c.width, c.width), disc_hidden=(c.width, c.width),
+                                         architecture=c.architecture, batch_norm=c.batch_norm)
+
+# %% ../nbs/04_label_conditioned.ipynb #00f3d71a
+@patch
+def evaluate(self:ConditionedExperiment, learn, c, data, name, last):
+    "Test codes in their digit's part of the prior (also for the unlabelled training images), test reconstruction, Figure 4"
+    prior, train = learn.prior, learn.dls.train.dataset
+    test_sse = learn.test_loss(*data['test'])
+    landing = label_landing(prior, learn.encode(data['test'].x), data['test'].y)
+    unlabelled = ~train.known
+    landing_unlabelled = label_landing(prior, learn.encode(train.x[unlabelled]), train.y[unlabelled])['all']
+    config = dict(prior=prior.to_config(), code_dim=2, n_labels=c.n_labels, labelled_share=c.labelled_share or None, n_train=len(train),
+                  hidden=[c.width, c.width], encoder='deterministic', architecture=c.architecture, batch_norm=c.batch_norm,
+                  optimizer='Adam, fit_one_cycle', lr=c.lr or 1e-3, bs=c.bs)
     extra = {'test_label_landing_per_class': [round(v, 4) for v in landing['per_class']],
              'unlabelled_train_label_landing': landing_unlabelled, 'test_half_sse': test_sse,
              'final_disc_acc': last['z_disc_acc'], 'final_disc_loss': last['z_disc_loss'], 'final_gen_loss': last['z_gen_loss']}
-    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
+    return dict(metric='test_label_landing', value=landing['all'], config=config, extra=extra,
+                figs=conditioned_figures(learn, data['test'], f'{name}: '))
 
-# %% ../nbs/04_label_conditioned.ipynb #00f3d71a
-@call_parse
-def aae_conditioned(prior:str='mog', # Prior on the code: 'mog' (ten 2-D Gaussians) or 'swissroll'
-                    n_labels:int=10_000, # Training images that keep their labels (the paper: 10,000 of 50,000)
-                    labelled_share:float=0.5, # Share of labelled images in every batch (0: as they come)
-                    epochs:int=10, # Epochs (about 60-70 s each on a 2-core CPU)
-                    lr:float=1e-3, # Peak learning rate (one-cycle schedule)
-                    bs:int=100, # Batch size
-                    width:int=1000, # Hidden units per layer (two layers per network)
-                    seed:int=0, # Random seed
-                    n_train:int=None, # Use only this many training images (quick checks)
-                    out:str='.', # Folder for results/, figures/ and models/
-                    name:str=None, # Name of the output files
-                    save_model:bool=False # Also save the trained model to models/<name>.pth
-                   ):
-    "Train the label-conditioned AAE (§2.3, Figure 4) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    learn, result, _ = train_conditioned(prior, n_labels, labelled_share or None, epochs, lr, bs, width, seed, n_train, out, name,
-                                         save_model, show=True)
-    print(f"test codes in their digit's part of the prior: {result['value']:.3f}; test half squared error "
-          f"{result['extra']['test_half_sse']:.2f}; {result['wall_seconds']:.0f} s on {result['device']}")
-    print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")
+@patch
+def report(self:ConditionedExperiment, result):
+    return (f"test codes in their digit's part of the prior: {result['value']:.3f}; test half squared error "
+            f"{result['extra']['test_half_sse']:.2f}; {result['wall_seconds']:.0f} s on {result['device']}")
+
+CONDITIONED = ConditionedExperiment()
+train_conditioned = CONDITIONED.train
+aae_conditioned = command(CONDITIONED)

@@ -5,24 +5,23 @@
 # %% ../nbs/09_dim_reduction.ipynb #5026566c
 from __future__ import annotations
 import math
-from pathlib import Path
+from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
-from fastcore.basics import store_attr
-from fastcore.script import call_parse
+from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
-from fastai.torch_core import no_random
-from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
-from .model import encode_all
+from .data import Split, aae_dataloaders, balanced_label_indices
+from .model import encode_all, ARCHITECTURES
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, test_error, RECIPES
 from .clustering import ClusterError, cluster_labels, cluster_error, cluster_scores, majority_labels
-from .results import record_run, device_name, command_line
+from .runner import RunConfig, Experiment, UsageError, command
 
 # %% auto #0
-__all__ = ['PAPER_ERRORS', 'head_penalty', 'HeadSeparation', 'dim_reduction_learner', 'representations', 'circle_projection',
-           'dim_reduction_figure', 'train_dim_reduction', 'aae_dim_reduction']
+__all__ = ['PAPER_ERRORS', 'DIM_REDUCTION', 'train_dim_reduction', 'aae_dim_reduction', 'head_penalty', 'HeadSeparation',
+           'dim_reduction_learner', 'representations', 'circle_projection', 'dim_reduction_figure',
+           'DimReductionConfig', 'DimReductionExperiment']
 
 # %% ../nbs/09_dim_reduction.ipynb #8c6f7b39
 def head_penalty(heads:torch.Tensor, # Cluster heads W_C, `(n_clusters, dim)`
@@ -100,80 +99,71 @@ def dim_reduction_figure(points:torch.Tensor, labels:torch.Tensor, heads:torch.T
     ax.set(aspect='equal', title=title); fig.tight_layout()
     return fig
 
-def train_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100' (§7's four)
-                        epochs:int=20, # Epochs
-                        recipe:str='adam', # 'adam' (ours) or 'paper'
-                        lr:float|None=None, # Peak or initial learning rate; default the recipe's
-                        eta:float=5., # Hinge distance of the learned heads
-                        bs:int=100, # Batch size
-                        width:int=1000, # Hidden units per layer
-                        batch_norm:bool=False, # Batch norm in the encoder (A.3; it helped §5 most, notebook 07)
-                        seed:int=0, # Seed
-                        n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
-                        out:str|Path='.', # Folder that receives results/, figures/ and models/
-                        name:str|None=None, # Name of the run's files; default `dimreduction_<setting>`
-                        save_model:bool=False, # Save the model to models/<name>.pth
-                        command:str|None=None, # The command line to record; default: this process's
-                        data:dict|None=None, # Splits; default `load_mnist(fetch=True)`
-                        dataset:str='mnist', # Name of the data, for the results file
-                        show:bool=False # Show the progress bar and the metrics table
-                       )->tuple:
-    "Train one of §7's settings; write its error, Figure 11 and the results file"
-    if setting not in PAPER_ERRORS: raise ValueError(f"unknown setting {setting!r}: use one of {list(PAPER_ERRORS)}")
-    code_dim = 10 if setting.startswith('10d') else 2
-    n_clusters = 20 if 'unsupervised' in setting else 10
-    n_labels = None if 'unsupervised' in setting else int(setting.split('_')[1])
-    data, out = data or load_mnist(fetch=True), Path(out)
-    train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
-    if n_labels and n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images")
-    name = name or f'dimreduction_{setting}' + ('_bn' if batch_norm else '')
-    with no_random(seed):
-        dls = aae_dataloaders(train, data['valid'], bs=bs)
+# %% ../nbs/09_dim_reduction.ipynb #9e92378d
+@dataclass
+class DimReductionConfig(RunConfig):
+    "A dimensionality-reduction run's options: the shared ones (20 epochs, input noise 0.3), §7's setting and the hinge"
+    epochs:int=20 # Epochs of training (2-3 minutes each on a 2-core CPU)
+    input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
+    setting:str='2d_100' # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100' (§7's four)
+    eta:float=5. # Hinge distance of the learned heads
+
+def _setting(setting:str)->tuple:
+    "`(code_dim, n_clusters, n_labels or None)` of one of §7's settings"
+    return (10 if setting.startswith('10d') else 2, 20 if 'unsupervised' in setting else 10,
+            None if 'unsupervised' in setting else int(setting.split('_')[1]))
+
+class DimReductionExperiment(Experiment):
+    "§7's AAE with a 2-D (or 10-D) output y·W_C + z: test error of y (clusters named as §6 where unsupervised), Figure 11"
+    key, command, Config = 'dim_reduction', 'aae_dim_reduction', DimReductionConfig
+    description = "Reduce MNIST to 2-D (or 10-D) with the AAE of §7 (Figure 11); write results/<name>.json and figures/<name>_map.png"
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
+                                    'setting': tuple(PAPER_ERRORS)}
+    def check(self, c):
+        if c.eta <= 0: raise UsageError(f"--eta {c.eta}: the distance between heads must be positive")
+        n_labels = _setting(c.setting)[2]
+        if n_labels and c.n_train is not None and n_labels > c.n_train:
+            raise UsageError(f"--setting {c.setting} labels {n_labels} images but --n_train {c.n_train} keeps fewer: train on more images")
+    def run_name(self, c):
+        return (f'dimreduction_{c.setting}' + ('' if c.recipe == 'adam' else f'_{c.recipe}') + ('' if c.regularizer == 'adversarial' else f'_{c.regularizer}')
+                + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('_bn' if c.batch_norm else '') + ('' if c.eta == 5 else f'_eta{c.eta:g}'))
+    def learner(self, c, data):
+        code_dim, n_clusters, n_labels = _setting(c.setting)
+        train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
+        if n_labels and n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images")
+        dls = aae_dataloaders(train, data['valid'], bs=c.bs)
         labelled = None
         if n_labels:
-            idx = balanced_label_indices(train.y, n_labels, seed=seed)
+            idx = balanced_label_indices(train.y, n_labels, seed=c.seed)
             labelled = Split(train.x[idx], train.y[idx])
-        learn = dim_reduction_learner(dls, labelled, n_clusters, code_dim, eta, fixed_heads=code_dim == 10, recipe=recipe,
-                                      class_bs=bs, hidden=(width, width), disc_hidden=(width, width), batch_norm=batch_norm)
-        wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
-        test = data['test']
-        naming = {}  # unsupervised: the clusters' names, for the results file
-        if labelled is not None: err = test_error(learn.model, *test)
-        else:  # §6's naming, and the majority naming as a diagnostic (notebook 08)
-            valid_scores, test_scores = cluster_scores(learn.model, data['valid'].x), cluster_scores(learn.model, test.x)
-            names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
-            err = cluster_error(test_scores, test.y, names)
-            naming = {'cluster_names': names.tolist(), 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_scores, test.y, majority)}
-        points, heads = representations(learn, test.x), learn.model.heads.detach().cpu()
-        if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
-        figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
-    result = dict(experiment='dim_reduction', dataset=dataset, metric='test_error', value=err,
-                  paper_value=PAPER_ERRORS[setting] if dataset == 'mnist' else None,
-                  config=dict(setting=setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=eta,
-                              fixed_heads=code_dim == 10, n_train=len(train), hidden=[width, width], batch_norm=batch_norm, recipe=recipe,
-                              lr=lr or RECIPES[recipe]['lr'], bs=bs),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or command_line())
-    history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
-    extra = {'heads': heads.tolist(), 'final': last, 'history': history, **naming}
-    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
+        return dim_reduction_learner(dls, labelled, n_clusters, code_dim, c.eta, fixed_heads=code_dim == 10, recipe=c.recipe, class_bs=c.bs,
+                                     hidden=(c.width, c.width), disc_hidden=(c.width, c.width), batch_norm=c.batch_norm,
+                                     input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer,
+                                     architecture=c.architecture)
+    def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
-@call_parse
-def aae_dim_reduction(setting:str='2d_100', # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100'
-                      epochs:int=20, # Epochs (2-3 minutes each on a 2-core CPU)
-                      recipe:str='adam', # 'adam' (ours) or 'paper'
-                      lr:float=None, # Peak or initial learning rate; default the recipe's
-                      eta:float=5., # Hinge distance of the learned heads
-                      width:int=1000, # Hidden units per layer
-                      batch_norm:bool=False, # Batch norm in the encoder (A.3)
-                      seed:int=0, # Random seed
-                      n_train:int=None, # Use only this many training images (quick checks)
-                      out:str='.', # Folder for results/, figures/ and models/
-                      name:str=None, # Name of the output files
-                      save_model:bool=False # Also save the trained model to models/<name>.pth
-                     ):
-    "Reduce MNIST to 2-D (or 10-D) with the AAE of §7 (Figure 11); write results/<name>.json and figures/<name>_map.png"
-    learn, result, _ = train_dim_reduction(setting, epochs, recipe, lr, eta, width=width, batch_norm=batch_norm, seed=seed, n_train=n_train, out=out,
-                                           name=name, save_model=save_model, show=True)
-    print(f"{setting}: test error {100 * result['value']:.2f}% (paper {100 * result['paper_value']:.2f}%); "
-          f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")
+# %% ../nbs/09_dim_reduction.ipynb #709b481d
+@patch
+def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
+    "Test error of y (with labels), or of §6's cluster naming (without; the majority naming beside it); Figure 11's map"
+    code_dim, n_clusters, n_labels = _setting(c.setting)
+    test, naming = data['test'], {}
+    if n_labels: err = test_error(learn.model, *test)
+    else:  # §6's naming, and the majority naming as a diagnostic (notebook 08)
+        valid_scores, test_scores = cluster_scores(learn.model, data['valid'].x), cluster_scores(learn.model, test.x)
+        names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
+        err = cluster_error(test_scores, test.y, names)
+        naming = {'cluster_names': names.tolist(), 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_scores, test.y, majority)}
+    points, heads = representations(learn, test.x), learn.model.heads.detach().cpu()
+    if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
+    figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
+    config = dict(setting=c.setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=c.eta, fixed_heads=code_dim == 10,
+                  n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm, recipe=c.recipe,
+                  lr=c.lr or RECIPES[c.recipe]['lr'], bs=c.bs, input_noise=c.input_noise, input_dropout=c.input_dropout,
+                  regularizer=c.regularizer, architecture=c.architecture)
+    extra = {'heads': heads.tolist(), 'final': last, **naming}
+    return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
+
+DIM_REDUCTION = DimReductionExperiment()
+train_dim_reduction = DIM_REDUCTION.train
+aae_dim_reduction = command(DIM_REDUCTION)

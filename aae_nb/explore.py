@@ -17,7 +17,7 @@ from .priors import Prior, Gaussian
 from .model import AdversarialAutoencoder, encode_all, decode_all
 from .semisupervised import CategoricalAAE
 from .clustering import cluster_members, cluster_scores
-from .basic import image_grid
+from .plots import image_grid
 
 # %% auto #0
 __all__ = ['as_model', 'label_classes', 'check_code_size', 'slider_ranges', 'decode_images', 'ExplorerFigure', 'DecoderExplorer',

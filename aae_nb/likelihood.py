@@ -5,17 +5,19 @@
 # %% ../nbs/05_likelihood.ipynb #00000001
 from __future__ import annotations
 import json, math, time, warnings
+from dataclasses import dataclass
 from pathlib import Path
 import torch
-from fastcore.script import call_parse
+from fastcore.basics import patch
 from fastai.torch_core import no_random
 from .data import load_mnist
 from .model import load_aae, decode_all
-from .results import write_result, device_name, command_line
+from .results import write_result, device_name, versions
+from .runner import RunConfig, Experiment, UsageError, command
 
 # %% auto #0
-__all__ = ['TABLE1_MNIST_10K', 'parzen_log_likelihoods', 'parzen_evaluate', 'model_log_likelihood', 'write_likelihood_result',
-           'aae_likelihood']
+__all__ = ['TABLE1_MNIST_10K', 'LIKELIHOOD', 'aae_likelihood', 'parzen_log_likelihoods', 'parzen_evaluate',
+           'model_log_likelihood', 'write_likelihood_result', 'LikelihoodConfig', 'LikelihoodExperiment']
 
 # %% ../nbs/05_likelihood.ipynb #00000005
 def _check_parzen_inputs(samples, x, sigmas):
@@ -85,44 +87,84 @@ def model_log_likelihood(path:str|Path, # A model saved by `save_aae`
 TABLE1_MNIST_10K = {'DBN': (138, 2), 'Stacked CAE': (121, 1.6), 'Deep GSN': (214, 1.1), 'GAN': (225, 2),
                     'GMMN + AE': (282, 2), 'Adversarial Autoencoder': (340, 2)}
 
+def _likelihood_record(res:dict, model_path)->tuple:
+    "The `config` and `extra` a likelihood results file keeps of a `model_log_likelihood` result"
+    return ({'model': Path(model_path).name, 'prior': res['prior'], 'n_samples': res['n_samples'], 'sigma': res['sigma'],
+             'n_valid': res['n_valid'], 'n_test': res['n_test']}, {'standard_error': res['se']})
+
 def write_likelihood_result(name:str, # Result file name (without .json)
                             res:dict, # What `model_log_likelihood` returned
                             model_path:str|Path, # The scored model
+                            command:str, # The command (or notebook) that re-creates this file
                             paper_value:float|None=340., # The paper's number, or None
                             epochs:int=0, # Training epochs of the scored model, where known
                             wall_seconds:float|None=None, # Default: the evaluation's own time
-                            command:str|None=None, # Default: this process's command line
                             folder:str|Path='results', # Where results live
                             seed:int=0 # Seed of the samples
                            )->Path:
-    "Write a `likelihood` results file for a `model_log_likelihood` result"
+    "Write a `likelihood` results file for a `model_log_likelihood` made outside the `aae_likelihood` command"
+    config, extra = _likelihood_record(res, model_path)
     return write_result(name, folder, experiment='likelihood', dataset='mnist', metric='test_parzen_log_likelihood',
-                        value=res['mean'], paper_value=paper_value,
-                        config={'model': Path(model_path).name, 'prior': res['prior'], 'n_samples': res['n_samples'],
-                                'sigma': res['sigma'], 'n_valid': res['n_valid'], 'n_test': res['n_test']},
-                        epochs=epochs, wall_seconds=round(res['seconds'] if wall_seconds is None else wall_seconds, 1),
-                        device=device_name('cpu'), seed=seed, command=command or command_line(),
-                        extra={'standard_error': res['se']})
+                        value=res['mean'], paper_value=paper_value, config=config, epochs=epochs,
+                        wall_seconds=round(res['seconds'] if wall_seconds is None else wall_seconds, 1),
+                        device=device_name('cpu'), seed=seed, command=command, versions=versions(), extra=extra)
 
-def _training_epochs(model_path, results_folder)->int:
-    "The epochs recorded in the results file of the run that saved `model_path`"
-    path = Path(results_folder)/f'{Path(model_path).stem}.json'
-    if not path.exists(): raise ValueError(f"no {path} to read the model's training epochs from: give --epochs")
-    return int(json.loads(path.read_text())['epochs'])
+# %% ../nbs/05_likelihood.ipynb #a3f47ae0
+@dataclass
+class LikelihoodConfig(RunConfig):
+    "A likelihood run's options: the model to score and the samples to draw"
+    epochs:int|None=None # Training epochs of the scored model, for the record; default those in the results file of its run
+    model:str='models/basic_gaussian8d_std5.pth' # A model saved by `save_aae` (`aae_basic --save_model` writes models/<name>.pth)
+    n_samples:int=10_000 # Samples drawn from the model (the paper: 10,000)
+    paper_value:float=340. # The paper's number to show beside ours (Table 1, AAE: 340); nan for none
 
-@call_parse
-def aae_likelihood(model:str='models/basic_gaussian8d_std5.pth', # A model saved by `save_aae` (or `aae_basic --save_model`)
-                   n_samples:int=10_000, # Samples drawn from the model
-                   seed:int=0, # Seed of the samples
-                   out:str='.', # Folder that receives results/
-                   name:str=None, # Result name; default likelihood_<model file name>
-                   paper_value:float=340., # The paper's number to show beside ours (Table 1, AAE); use nan for none
-                   epochs:int=None # Training epochs of the model; default: those of results/<model name>.json where it exists
-                  ):
-    "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
-    epochs = _training_epochs(model, Path(out)/'results') if epochs is None else epochs
-    res = model_log_likelihood(model, n_samples, seed)
-    name = name or f"likelihood_{Path(model).stem}"
-    write_likelihood_result(name, res, model, None if math.isnan(paper_value) else paper_value, epochs=epochs,
-                            folder=Path(out)/'results', seed=seed)
-    print(f"{name}: {res['mean']:.1f} ± {res['se']:.1f} (σ = {res['sigma']:.3f}); paper {paper_value}")
+def _model_run_results(c)->list:
+    "Where the results file of the run that saved `c.model` may be"
+    stem = Path(c.model).stem
+    return [Path(c.model).resolve().parent.parent/'results'/f'{stem}.json', Path(c.out)/'results'/f'{stem}.json']
+
+class LikelihoodExperiment(Experiment):
+    "§3's Parzen-window log-likelihood of the MNIST test set under samples of a saved model (Table 1)"
+    key, command, Config, trains = 'likelihood', 'aae_likelihood', LikelihoodConfig, False
+    description = "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
+    unused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout')
+    choices = {'dataset': ('mnist',)}
+
+    def check(self, c):
+        if not Path(c.model).is_file():
+            raise UsageError(f"--model {c.model}: no such file; train and save one with `aae_basic --code_dim 8 --prior_std 5 --save_model` "
+                             f"(it writes models/basic_gaussian8d_std5.pth), or give the path of a saved model")
+        if c.n_samples < 100: raise UsageError(f"--n_samples {c.n_samples}: the σ search needs at least 100 samples (the paper: 10,000)")
+        if c.epochs is None and not any(p.exists() for p in _model_run_results(c)):
+            raise UsageError(f"no results file of the run that saved {c.model} ({_model_run_results(c)[0]}) to read its training epochs from: give --epochs")
+    def run_name(self, c): return f"likelihood_{Path(c.model).stem}"
+    def fit(self, learn, c, show):
+        learn['res'] = model_log_likelihood(c.model, c.n_samples, c.seed, data=learn['data'])
+        return learn['res']['seconds'], {}
+    def epochs_done(self, learn, c):
+        if c.epochs is not None: return c.epochs
+        return int(json.loads(next(p for p in _model_run_results(c) if p.exists()).read_text())['epochs'])
+    def device(self, learn): return 'cpu'
+    def load_data(self, c): return load_mnist(fetch=True)
+
+# %% ../nbs/05_likelihood.ipynb #7fdf36f2
+@patch
+def learner(self:LikelihoodExperiment, c, data):
+    "Nothing to train: what the scoring needs"
+    return {'path': c.model, 'data': data}
+
+@patch
+def evaluate(self:LikelihoodExperiment, learn, c, data, name, last):
+    "The mean test log-likelihood under the σ chosen on the validation set, and its standard error"
+    res = learn['res']
+    config, extra = _likelihood_record(res, c.model)
+    return dict(metric='test_parzen_log_likelihood', value=res['mean'], paper_value=None if math.isnan(c.paper_value) else c.paper_value,
+                config=config, extra=extra)
+
+@patch
+def report(self:LikelihoodExperiment, result):
+    return (f"{result['name']}: {result['value']:.1f} ± {result['extra']['standard_error']:.1f} (σ = {result['config']['sigma']:.3f}); "
+            f"paper {result['paper_value']}")
+
+LIKELIHOOD = LikelihoodExperiment()
+aae_likelihood = command(LIKELIHOOD)

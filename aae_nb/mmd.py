@@ -10,7 +10,7 @@ from fastcore.basics import store_attr
 from fastai.learner import ValueMetric
 from fastai.torch_core import no_random
 from .priors import Prior, gaussian_components
-from .training import RegularizationPhase, _phase_step
+from .training import RegularizationPhase, Regularizer, register_regularizer, _phase_step
 
 # %% auto #0
 __all__ = ['KERNELS', 'WIDTH_MULTIPLIERS', 'rbf_kernel', 'imq_kernel', 'prior_scale', 'default_scales', 'mmd_unbiased',
@@ -185,3 +185,6 @@ class MMDRegularizer(RegularizationPhase):
         _phase_step(self._params, self.weight * loss, self.gen_opt)
         self.end_phase({'mmd': loss})
         return loss.detach()
+
+# %% ../nbs/11_mmd.ipynb #8e422c4d
+register_regularizer('mmd', Regularizer(lambda prior, encoder: MMDRegularizer(prior)))

@@ -4,16 +4,16 @@
 
 # %% ../nbs/90_results.ipynb #00000001
 from __future__ import annotations
-import json, os, platform, sys
+import json, os, platform, subprocess, sys
 from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'device_name', 'command_line', 'write_result', 'read_results', 'results_table', 'record_run']
+__all__ = ['RESULT_KEYS', 'device_name', 'versions', 'write_result', 'read_results', 'results_table', 'record_run']
 
 # %% ../nbs/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
-               'device', 'seed', 'command')
+               'device', 'seed', 'command', 'versions')
 
 def device_name(device:str|torch.device|None=None)->str:
     "A readable name of the machine a run used: the GPU's name, or the CPU's model and core count"
@@ -26,9 +26,24 @@ def device_name(device:str|torch.device|None=None)->str:
     except OSError: pass
     return f"CPU: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
-def command_line()->str:
-    "This process's command line as a results file records it: program name, then its arguments"
-    return ' '.join([Path(sys.argv[0]).name] + sys.argv[1:])
+def _git_commit()->str|None:
+    "The commit of the git checkout aae_nb runs from (`-dirty` if tracked files changed), or None (an installed wheel)"
+    import aae_nb
+    root = Path(aae_nb.__file__).resolve().parent.parent
+    if not (root/'.git').exists(): return None
+    try:
+        git = lambda *a: subprocess.run(['git', '-C', str(root), *a], capture_output=True, text=True, timeout=20)
+        head = git('rev-parse', 'HEAD')
+        if head.returncode: return None
+        dirty = git('status', '--porcelain', '--untracked-files=no').stdout.strip()
+        return head.stdout.strip() + ('-dirty' if dirty else '')
+    except (OSError, subprocess.SubprocessError): return None
+
+def versions()->dict:
+    "What made a result: aae_nb's version, its git commit where it runs from a checkout (else None), torch's and fastai's versions"
+    import fastai
+    from aae_nb import __version__
+    return {'aae_nb': __version__, 'git_commit': _git_commit(), 'torch': torch.__version__, 'fastai': fastai.__version__}
 
 def write_result(name:str, # File name without `.json`
                  folder:str|Path='results', # Where results live

@@ -5,147 +5,32 @@
 # %% ../nbs/07_semi_supervised.ipynb #defafdfc
 from __future__ import annotations
 import time
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from fastcore.basics import store_attr
-from fastcore.script import call_parse
+from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.learner import Metric, ValueMetric
 from fastai.optimizer import Adam, SGD
-from fastai.torch_core import no_random
-from .data import Split, load_mnist, aae_dataloaders, balanced_label_indices
+from .data import Split, aae_dataloaders, balanced_label_indices
 from .priors import Gaussian, Categorical
-from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES
+from .model import (mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES, MODEL_KINDS,
+                          StyleClassEncoder, CategoricalAAE, COMBINES)
+from .conv import conv_encoder_net, conv_decoder_net
+from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
-from .basic import show_grid
-from .results import record_run, device_name, command_line
+from .mmd import MMDRegularizer
+from .runner import RunConfig, Experiment, UsageError, command
 
 # %% auto #0
-__all__ = ['COMBINES', 'RECIPES', 'TABLE2', 'StyleClassEncoder', 'CategoricalAAE', 'InputNoise', 'InputDropout',
+__all__ = ['RECIPES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise', 'InputDropout',
            'BalancedBatches', 'ClassificationPhase', 'ClassError', 'predict_classes', 'semi_supervised_learner',
            'paper_steps', 'semi_supervised_fit', 'test_error', 'learning_curve', 'semi_supervised_figures',
-           'semi_supervised_run_name', 'train_semi_supervised', 'aae_semi_supervised']
-
-# %% ../nbs/07_semi_supervised.ipynb #5e1d9e58
-class StyleClassEncoder(nn.Module):
-    "q(y, z | x): a shared ReLU trunk, then a softmax head y over `n_classes` and a linear head z of `code_dim`"
-    def __init__(self, n_in:int, n_classes:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None,
-                 batch_norm:bool=False, # Batch norm after every layer, the heads' included (A.3, clustering)
-                 trunk:nn.Module|None=None # The trunk `flattened x → hidden[-1]` features (e.g. convolutional, notebook 14); default an MLP
-                ):
-        super().__init__()
-        self.n_classes, self.code_dim = n_classes, code_dim
-        if trunk is not None:
-            self.trunk = nn.Sequential(trunk, *([nn.BatchNorm1d(hidden[-1])] if batch_norm else []), nn.ReLU())
-            head = lambda n: nn.Sequential(nn.Linear(hidden[-1], n), *([nn.BatchNorm1d(n)] if batch_norm else []))
-        elif batch_norm:
-            sizes, layers = [n_in, *hidden], []
-            for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
-            self.trunk = nn.Sequential(*layers)
-            head = lambda n: nn.Sequential(nn.Linear(hidden[-1], n), nn.BatchNorm1d(n))
-        else:
-            self.trunk = nn.Sequential(mlp(n_in, hidden[:-1], hidden[-1], init_std=init_std), nn.ReLU())
-            head = lambda n: mlp(hidden[-1], (), n, init_std=init_std)
-        self.class_head, self.style_head = head(n_classes), head(code_dim)
-    def forward(self, x):
-        h = self.trunk(x.flatten(1))
-        logits = self.class_head(h)
-        return {'y': logits.softmax(1), 'z': self.style_head(h), 'logits': logits}
-
-# %% ../nbs/07_semi_supervised.ipynb #e450d11b
-COMBINES = ('concat', 'heads')
-
-class CategoricalAAE(AdversarialAutoencoder):
-    "An AAE whose code is a class y (softmax) and a style z, with a discriminator on each; decodes `concat(y, z)` (§5, §6) or `y·W_C + z` (§7)"
-    def __init__(self, encoder:StyleClassEncoder, decoder:nn.Module, discriminators:dict, data_shape:tuple,
-                 combine:str='concat', # 'concat': the decoder sees (y, z); 'heads': it sees y·W_C + z (§7)
-                 heads:torch.Tensor|None=None, # Initial cluster heads W_C `(n_classes, code_dim)` for 'heads'
-                 learn_heads:bool=True # Train W_C (§7) or keep it fixed (§7's 10-D case: W_C = 10·I)
-                ):
-        super().__init__(encoder, decoder, discriminators, data_shape)
-        if combine not in COMBINES: raise ValueError(f"unknown combine {combine!r}: use one of {COMBINES}")
-        self.combine, self.n_classes = combine, encoder.n_classes
-        if combine == 'heads':
-            k, d = encoder.n_classes, encoder.code_dim
-            heads = torch.randn(k, d) if heads is None else torch.as_tensor(heads, dtype=torch.float32)
-            if heads.shape != (k, d):
-                raise ValueError(f"cluster heads W_C must be ({k}, {d}) = (n_classes, code_dim), got {tuple(heads.shape)}")
-            if learn_heads: self.heads = nn.Parameter(heads.clone())
-            else: self.register_buffer('heads', heads.clone())
-
-    def class_probs(self, y:torch.Tensor, n:int, device)->torch.Tensor:
-        "y as probabilities `(n, n_classes)`: given as class indices or as probabilities/one-hot"
-        y = torch.as_tensor(y, device=device)
-        if not y.is_floating_point():
-            if y.shape != (n,): raise ValueError(f"give one class per code: {n} codes but y has shape {tuple(y.shape)}")
-            if n and (y.min() < 0 or y.max() >= self.n_classes):
-                raise ValueError(f"classes must be in [0, {self.n_classes}), got values in [{int(y.min())}, {int(y.max())}]")
-            return F.one_hot(y.long(), self.n_classes).float()
-        if y.shape != (n, self.n_classes):
-            raise ValueError(f"y must be ({n}, {self.n_classes}) class probabilities or ({n},) class indices, got {tuple(y.shape)}")
-        return y
-
-    def representation(self, z:torch.Tensor, y:torch.Tensor)->torch.Tensor:
-        "What the decoder sees: `concat(y, z)`, or `y·W_C + z` with cluster heads"
-        if self.code_dim is not None and (z.ndim != 2 or z.shape[1] != self.code_dim):
-            raise ValueError(f"this model's style codes have shape (n, {self.code_dim}), got {tuple(z.shape)}")
-        y = self.class_probs(y, len(z), z.device).to(z.dtype)
-        return y @ self.heads + z if self.combine == 'heads' else torch.cat([y, z], 1)
-
-    def decode(self, z:torch.Tensor, y:torch.Tensor|None=None)->torch.Tensor:
-        "Images decoded from styles `z` and classes `y` (indices, or probabilities as the encoder gives them)"
-        if y is None: raise ValueError(f"this model decodes a style z and a class y: call decode(z, y) with y in [0, {self.n_classes})")
-        return self.decoder(self.representation(z, y))
-
-    def forward(self, x, labels=None):
-        code = self.encode(x)
-        return self.decode(code['z'], code['y'])
-
-    @classmethod
-    def from_mlp(cls,
-                 data_shape:tuple=(1, 28, 28), # Shape of one image
-                 n_classes:int=10, # Classes (or clusters) of y
-                 code_dim:int=10, # Size of the style z (A.2.1: 10)
-                 hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
-                 disc_hidden:tuple|None=(1000, 1000), # Hidden layers of both discriminators; None: no discriminators (MMD)
-                 output:str='sigmoid', # Decoder output activation
-                 init_std:float|None=None, # Weight init std; default PyTorch's
-                 combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
-                 heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
-                 learn_heads:bool=True, # Train W_C
-                 batch_norm:bool=False, # Batch norm in the encoder (A.3)
-                 architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
-                 channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
-                )->CategoricalAAE:
-        "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
-        if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
-        if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the style needs at least one dimension")
-        hidden, data_shape = tuple(hidden), tuple(data_shape)
-        disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
-        n_in = int(torch.Size(data_shape).numel())
-        n_dec = code_dim if combine == 'heads' else n_classes + code_dim
-        if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
-        trunk = dec_net = None
-        if architecture != 'mlp':
-            from .conv import conv_encoder_net, conv_decoder_net
-            full = architecture == 'fully_conv'
-            trunk = conv_encoder_net(data_shape, hidden[-1], channels, full, batch_norm, init_std)
-            dec_net = conv_decoder_net(n_dec, data_shape, channels, full, batch_norm, init_std)
-        model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
-                    MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
-                    {} if disc_hidden is None else
-                    {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
-                    data_shape, combine, heads, learn_heads)
-        model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
-                            disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
-                            heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
-                            batch_norm=batch_norm, architecture=architecture, channels=tuple(channels))
-        return model
+           'semi_supervised_run_name', 'SemiSupervisedConfig', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -285,7 +170,6 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
         regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
                 for k, p in parts]
     elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
-        from .mmd import MMDRegularizer
         regs = [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
     else: raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
     if input_noise and input_dropout: raise ValueError("give input_noise or input_dropout, not both")
@@ -355,82 +239,60 @@ def semi_supervised_run_name(n_labels:int, recipe:str='adam', regularizer:str='a
     return (f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
             + ('' if architecture == 'mlp' else f'_{architecture}') + ('_bn' if batch_norm else ''))
 
-def train_semi_supervised(n_labels:int=100, # Labelled training images, balanced over the classes
-                          epochs:int=20, # Epochs (each one pass over all training images)
-                          recipe:str='adam', # 'adam' (ours) or 'paper' (Appendix A.2.1)
-                          lr:float|None=None, # Peak (adam) or initial (paper) learning rate; default the recipe's
-                          input_noise:float=0.3, # Std of the input noise (A.2.1: 0.3)
-                          code_dim:int=10, # Size of the style z (A.2.1: 10)
-                          bs:int=100, # Batch size of every phase
-                          width:int=1000, # Hidden units per layer
-                          seed:int=0, # Seed of weights, label draw, shuffling and sampling
-                          n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
-                          out:str|Path='.', # Folder that receives results/, figures/ and models/
-                          name:str|None=None, # Name of the run's files; default `semisupervised_<n_labels>`
-                          save_model:bool=False, # Save the model to models/<name>.pth
-                          command:str|None=None, # The command line to record; default: this process's
-                          data:dict|None=None, # Splits `{'train','valid','test'}`; default `load_mnist(fetch=True)`
-                          dataset:str='mnist', # Name of the data, for the results file
-                          show:bool=False, # Show the progress bar and the metrics table
-                          regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
-                          architecture:str='mlp', # 'mlp', 'conv' or 'fully_conv' (notebook 14)
-                          batch_norm:bool=False, # Batch norm in the encoder (A.3; notebook 14)
-                          **overrides # `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult` over the recipe's
-                         )->tuple:
-    "Train §5's semi-supervised AAE with `n_labels` labels; write results and figures; return `(learn, result, figures)`"
-    data = data or load_mnist(fetch=True)
-    out = Path(out)
-    train = data['train'] if n_train is None else Split(data['train'].x[:n_train], data['train'].y[:n_train])
-    if n_labels > len(train): raise ValueError(f"n_labels={n_labels} but there are only {len(train)} training images: ask for fewer labels")
-    name = name or semi_supervised_run_name(n_labels, recipe, regularizer, architecture, batch_norm)
-    with no_random(seed):
-        dls = aae_dataloaders(train, data['valid'], bs=bs)
-        # all labels (Table 2's last column) takes every image; fewer are drawn evenly over the classes
-        idx = torch.arange(len(train)) if n_labels == len(train) else balanced_label_indices(train.y, n_labels, seed=seed)
-        learn = semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=code_dim, recipe=recipe,
-                                        input_noise=input_noise, class_bs=bs, hidden=(width, width), disc_hidden=(width, width),
-                                        regularizer=regularizer, architecture=architecture, batch_norm=batch_norm, **overrides)
-        wall, last = semi_supervised_fit(learn, epochs, recipe, lr, show)
-        curve = learning_curve(learn)
-        err = test_error(learn.model, *data['test'])
-        paper = TABLE2.get(n_labels) if dataset == 'mnist' else None
-        figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
-    r = RECIPES[recipe] | overrides
-    result = dict(experiment='semi_supervised', dataset=dataset, metric='test_error', value=err, paper_value=paper,
-                  config=dict(n_labels=n_labels, n_classes=10, code_dim=code_dim, n_train=len(train), hidden=[width, width],
-                              regularizer=regularizer, architecture=architecture, batch_norm=batch_norm,
-                              recipe=recipe, lr=lr or r['lr'], input_noise=input_noise, bs=bs, **{k: r[k] for k in
-                              ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')}),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or command_line())
-    history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()}
-    extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last, 'history': history}
-    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
+@dataclass
+class SemiSupervisedConfig(RunConfig):
+    "A semi-supervised run's options: the shared ones (20 epochs and input noise 0.3 by default), the labels and the style"
+    epochs:int=20 # Epochs of training (each one pass over all training images)
+    input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
+    n_labels:int=100 # Labelled training images, balanced over the classes (Table 2: 100, 1000, 50000 = all)
+    code_dim:int=10 # Size of the style z (A.2.1: 10)
+    class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
+    disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
+    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
 
-# %% ../nbs/07_semi_supervised.ipynb #000d65ff
-@call_parse
-def aae_semi_supervised(n_labels:int=100, # Labelled training images (Table 2: 100, 1000, 50000)
-                        epochs:int=20, # Epochs (about 2 minutes each on a 2-core CPU)
-                        recipe:str='adam', # 'adam' (ours: Adam, one-cycle) or 'paper' (Appendix A.2.1: SGD, steps)
-                        lr:float=None, # Peak or initial learning rate; default the recipe's
-                        input_noise:float=0.3, # Std of the Gaussian noise on training inputs
-                        code_dim:int=10, # Size of the style z
-                        bs:int=100, # Batch size
-                        width:int=1000, # Hidden units per layer (two layers per network)
-                        seed:int=0, # Random seed
-                        n_train:int=None, # Use only this many training images (quick checks)
-                        out:str='.', # Folder for results/, figures/ and models/
-                        name:str=None, # Name of the output files
-                        save_model:bool=False, # Also save the trained model to models/<name>.pth
-                        regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (kernel MMD in place of both adversaries)
-                        architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv'
-                        batch_norm:bool=False # Batch norm in the encoder (A.3)
-                       ):
-    "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    learn, result, _ = train_semi_supervised(n_labels, epochs, recipe, lr, input_noise, code_dim, bs, width, seed, n_train,
-                                             out=out, name=name, save_model=save_model, show=True, regularizer=regularizer,
-                                             architecture=architecture, batch_norm=batch_norm)
-    paper = f" (paper, 5000 epochs: {100 * result['paper_value']:.2f}%)" if result['paper_value'] else ''
-    print(f"test error with {n_labels} labels: {100 * result['value']:.2f}%{paper}; "
-          f"{result['epochs']} epochs, {result['wall_seconds'] / 60:.1f} min on {result['device']}")
-    print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")
+# %% ../nbs/07_semi_supervised.ipynb #b9adc3f4
+class SemiSupervisedExperiment(Experiment):
+    "§5's semi-supervised AAE: test error of q(y|x) with `n_labels` labels (Table 2), learning curve, styles × classes"
+    key, command, Config = 'semi_supervised', 'aae_semi_supervised', SemiSupervisedConfig
+    description = "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
+    n_classes = 10
+
+    def check(self, c):
+        if c.n_labels < self.n_classes:
+            raise UsageError(f"--n_labels {c.n_labels}: a balanced draw needs at least one label of each of the {self.n_classes} classes; give at least {self.n_classes}")
+        if c.n_train is not None and c.n_labels > c.n_train:
+            raise UsageError(f"--n_labels {c.n_labels} is more than the --n_train {c.n_train} training images: ask for fewer labels")
+    def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm)
+    def overrides(self, c): return {k: getattr(c, k) for k in ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult') if getattr(c, k) is not None}
+    def learner(self, c, data):
+        train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
+        if c.n_labels > len(train): raise ValueError(f"n_labels={c.n_labels} but there are only {len(train)} training images: ask for fewer labels")
+        dls = aae_dataloaders(train, data['valid'], bs=c.bs)
+        # all labels (Table 2's last column) takes every image; fewer are drawn evenly over the classes
+        idx = torch.arange(len(train)) if c.n_labels == len(train) else balanced_label_indices(train.y, c.n_labels, seed=c.seed)
+        return semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=c.code_dim, recipe=c.recipe,
+                                       input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
+                                       disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
+                                       batch_norm=c.batch_norm, **self.overrides(c))
+    def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
+
+# %% ../nbs/07_semi_supervised.ipynb #b8c7d73d
+@patch
+def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
+    "Test error of q(y|x), the validation error after every epoch, the learning curve and the styles × classes"
+    curve = learning_curve(learn)
+    err = test_error(learn.model, *data['test'])
+    paper = TABLE2.get(c.n_labels) if c.dataset == 'mnist' else None
+    figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
+    r = RECIPES[c.recipe] | self.overrides(c)
+    config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
+                  hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
+                  recipe=c.recipe, lr=c.lr or r['lr'], input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs,
+                  **{k: r[k] for k in ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')})
+    extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last}
+    return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)
+
+SEMI_SUPERVISED = SemiSupervisedExperiment()
+train_semi_supervised = SEMI_SUPERVISED.train
+aae_semi_supervised = command(SEMI_SUPERVISED)

@@ -5,25 +5,25 @@
 # %% ../nbs/06_supervised.ipynb #a04a4f50
 from __future__ import annotations
 import warnings
-from pathlib import Path
+from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
+from fastcore.basics import patch
 from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
-from fastai.torch_core import no_random
-from .data import load_mnist, aae_dataloaders
+from .data import aae_dataloaders
 from .priors import Gaussian
+from .model import ARCHITECTURES
+from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
 from .mmd import MMDRegularizer, code_fit
-from .basic import show_grid
-from .results import record_run, device_name, command_line
+from .runner import RunConfig, Experiment, command
 
 # %% auto #0
-__all__ = ['GEN_LR_MULT', 'SUPERVISED_DISCRIMINATORS', 'LabelsToDecoder', 'class_conditional_mmd', 'ClassConditionalMMD',
-           'supervised_learner', 'style_grid', 'probe_accuracy', 'train_supervised', 'supervised_figures',
-           'aae_supervised']
+__all__ = ['GEN_LR_MULT', 'SUPERVISED_DISCRIMINATORS', 'SUPERVISED', 'train_supervised', 'aae_supervised', 'LabelsToDecoder',
+           'class_conditional_mmd', 'ClassConditionalMMD', 'supervised_learner', 'style_grid', 'probe_accuracy',
+           'SupervisedConfig', 'SupervisedExperiment', 'supervised_figures']
 
 # %% ../nbs/06_supervised.ipynb #09ac81e4
 class LabelsToDecoder(Callback):
@@ -128,55 +128,64 @@ def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' t
     return {'logistic': float(logistic.score(xte, yte)), 'knn': float(knn.score(xte, yte))}
 
 # %% ../nbs/06_supervised.ipynb #98443914
-def train_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
-                     disc:str='cond_mmd', # 'cond_mmd' or 'label_aware' (ours: z independent of the label) or 'plain' (the paper's)
-                     gen_lr_mult:float|None=None, # Encoder's learning rate in the regularisation phase relative to the reconstruction's; default `GEN_LR_MULT[disc]`
-                     epochs:int=10, # Epochs of one-cycle training
-                     lr:float=1e-3, # Peak learning rate of every phase
-                     bs:int=100, # Batch size
-                     width:int=1000, # Units in each of the two hidden layers of every network
-                     seed:int=0, # Seed of weights, shuffling and sampling
-                     n_train:int|None=None, # Train on the first `n_train` images only (quick checks)
-                     n_probe:int=10_000, # Training images the style-vs-class classifiers learn from
-                     out:str|Path='.', # Folder that receives results/, figures/ and models/
-                     name:str|None=None, # Name of the run's files; default `supervised_gaussian<code_dim>d`
-                     save_model:bool=False, # Save the model and its prior to models/<name>.pth
-                     command:str|None=None, # The command line to record; default: this process's
-                     data:dict|None=None, # Splits `{'train','valid','test'}`; default `load_mnist(fetch=True)`
-                     dataset:str='mnist', # Name of the data, for the results file
-                     show:bool=False # Show the progress bar and the metrics table
-                    )->tuple:
-    "Train §4's supervised AAE; write its results file and figures; return `(learn, result, figures)`"
-    gen_lr_mult = _gen_lr_mult(disc, gen_lr_mult)  # the run's name needs it before supervised_learner resolves it
-    name = name or (f'supervised_gaussian{code_dim}d' + {'plain': '_plain_disc', 'cond_mmd': '_cond_mmd'}.get(disc, '')
-                    + (f'_gen{gen_lr_mult:g}' if gen_lr_mult != 1 else ''))
-    out, data = Path(out), data or load_mnist(fetch=True)
-    prior = Gaussian(code_dim)
-    with no_random(seed):
-        dls = aae_dataloaders(data['train'], data['valid'], bs=bs, n_train=n_train)
-        learn = supervised_learner(dls, prior, disc=disc, gen_lr_mult=gen_lr_mult, hidden=(width, width), disc_hidden=(width, width))
-        wall, last = learn.fit_timed(epochs, lr, show)
-        test_sse = learn.test_loss(*data['test'])
-        train, test = dls.train.dataset, data['test']
-        n_probe = min(n_probe, len(train))
-        z_train, z_test = learn.encode(train.x[:n_probe]), learn.encode(test.x)
-        probe_z = probe_accuracy(z_train, train.y[:n_probe], z_test, test.y)
-        probe_pixels = probe_accuracy(train.x[:n_probe], train.y[:n_probe], test.x, test.y)
-        fit = code_fit(z_test, prior)
-        figs = supervised_figures(learn, test, f'{name}: ')
-    majority = test.y.bincount().max().item() / len(test)
-    result = dict(experiment='supervised', dataset=dataset, metric='test_acc_of_classifier_on_z', value=probe_z['logistic'],
-                  paper_value=None,
-                  config=dict(prior=prior.to_config(), code_dim=code_dim, n_classes=10, n_train=len(train), hidden=[width, width],
-                              encoder='deterministic', disc=disc, gen_lr_mult=gen_lr_mult, optimizer='Adam, fit_one_cycle', lr=lr, bs=bs, n_probe=n_probe),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(dls.device), seed=seed,
-                  command=command or command_line())
-    extra = {'knn_on_z': probe_z['knn'], 'logistic_on_pixels': probe_pixels['logistic'], 'knn_on_pixels': probe_pixels['knn'],
-             'majority_class_share': majority, 'test_half_sse': test_sse, 'code_c2st_accuracy': fit['c2st_accuracy'],
-             'final': last}
-    if disc != 'cond_mmd': extra.update(final_disc_acc=last['z_disc_acc'], final_disc_loss=last['z_disc_loss'], final_gen_loss=last['z_gen_loss'])
-    return learn, record_run(name, out, result, extra, figs, learn if save_model else None), figs
+@dataclass
+class SupervisedConfig(RunConfig):
+    "A supervised run's options: the shared ones, the style code and how it is regularised"
+    code_dim:int=15 # Size of the style code z (§4: 15)
+    disc:str='cond_mmd' # 'cond_mmd' (a class-conditional MMD, no discriminator), 'label_aware' (the discriminator sees the label too) or 'plain' (the paper's)
+    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase relative to the reconstruction's; default 3 for cond_mmd, 1 for a discriminator
+    n_probe:int=10_000 # Training images the classifiers that read the digit from z learn from
 
+class SupervisedExperiment(Experiment):
+    "§4's supervised AAE: how well a classifier reads the digit from the style z (lower is better), Figure 7"
+    key, command, Config = 'supervised', 'aae_supervised', SupervisedConfig
+    description = "Train the supervised AAE (§4, Figure 7) on MNIST; write results/<name>.json and figures/<name>_*.png"
+    unused = ('recipe', 'input_noise', 'input_dropout', 'regularizer')
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'disc': SUPERVISED_DISCRIMINATORS}
+
+    def run_name(self, c):
+        gen = _gen_lr_mult(c.disc, c.gen_lr_mult)
+        return (f'supervised_gaussian{c.code_dim}d' + {'plain': '_plain_disc', 'cond_mmd': '_cond_mmd'}.get(c.disc, '')
+                + (f'_gen{gen:g}' if gen != 1 else '') + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('_bn' if c.batch_norm else ''))
+    def learner(self, c, data):
+        dls = aae_dataloaders(data['train'], data['valid'], bs=c.bs, n_train=c.n_train)
+        return supervised_learner(dls, Gaussian(c.code_dim), disc=c.disc, gen_lr_mult=c.gen_lr_mult, hidden=(c.width, c.width),
+                                  disc_hidden=(c.width, c.width), architecture=c.architecture, batch_norm=c.batch_norm)
+
+# %% ../nbs/06_supervised.ipynb #49151305
+@patch
+def evaluate(self:SupervisedExperiment, learn, c, data, name, last):
+    "How well classifiers read the digit from z (and, for scale, from the pixels), the test reconstruction, Figure 7"
+    test_sse = learn.test_loss(*data['test'])
+    train, test = learn.dls.train.dataset, data['test']
+    n_probe = min(c.n_probe, len(train))
+    z_train, z_test = learn.encode(train.x[:n_probe]), learn.encode(test.x)
+    probe_z = probe_accuracy(z_train, train.y[:n_probe], z_test, test.y)
+    probe_pixels = probe_accuracy(train.x[:n_probe], train.y[:n_probe], test.x, test.y)
+    fit = code_fit(z_test, learn.prior)
+    figs = supervised_figures(learn, test, f'{name}: ')
+    config = dict(prior=learn.prior.to_config(), code_dim=c.code_dim, n_classes=10, n_train=len(train), hidden=[c.width, c.width],
+                  encoder='deterministic', disc=c.disc, gen_lr_mult=_gen_lr_mult(c.disc, c.gen_lr_mult), architecture=c.architecture,
+                  batch_norm=c.batch_norm, optimizer='Adam, fit_one_cycle', lr=c.lr or 1e-3, bs=c.bs, n_probe=n_probe)
+    extra = {'knn_on_z': probe_z['knn'], 'logistic_on_pixels': probe_pixels['logistic'], 'knn_on_pixels': probe_pixels['knn'],
+             'majority_class_share': test.y.bincount().max().item() / len(test), 'test_half_sse': test_sse,
+             'code_c2st_accuracy': fit['c2st_accuracy'], 'final': last}
+    if c.disc != 'cond_mmd': extra.update(final_disc_acc=last['z_disc_acc'], final_disc_loss=last['z_disc_loss'], final_gen_loss=last['z_gen_loss'])
+    return dict(metric='test_acc_of_classifier_on_z', value=probe_z['logistic'], config=config, extra=extra, figs=figs)
+
+@patch
+def report(self:SupervisedExperiment, result):
+    e = result['extra']
+    return (f"digit read from z: {result['value']:.3f} (logistic), {e['knn_on_z']:.3f} (10-NN); from the pixels: "
+            f"{e['logistic_on_pixels']:.3f}, {e['knn_on_pixels']:.3f}; chance 0.1\n"
+            f"test half squared error {e['test_half_sse']:.2f}; codes vs prior, 10-NN two-sample accuracy {e['code_c2st_accuracy']:.3f} "
+            f"(0.5: indistinguishable); {result['wall_seconds']:.0f} s on {result['device']}")
+
+SUPERVISED = SupervisedExperiment()
+train_supervised = SUPERVISED.train
+aae_supervised = command(SUPERVISED)
+
+# %% ../nbs/06_supervised.ipynb #f34bd995
 def supervised_figures(learn:AAELearner, # A trained supervised learner
                        test, # The test `Split`
                        title:str='', # Prefix of the titles
@@ -195,28 +204,3 @@ def supervised_figures(learn:AAELearner, # A trained supervised learner
     figs['test_styles'] = fig
     for f in figs.values(): f.tight_layout()
     return figs
-
-# %% ../nbs/06_supervised.ipynb #b92700ae
-@call_parse
-def aae_supervised(code_dim:int=15, # Size of the style code z (§4: 15)
-                   disc:str='cond_mmd', # 'cond_mmd' (a class-conditional MMD, no discriminator), 'label_aware' (the discriminator sees the label too) or 'plain' (the paper's)
-                   gen_lr_mult:float=None, # Encoder's rate in the regularisation phase relative to the reconstruction's; default 3 for cond_mmd, 1 for a discriminator
-                   epochs:int=10, # Epochs (about 60-70 s each on a 2-core CPU)
-                   lr:float=1e-3, # Peak learning rate (one-cycle schedule)
-                   bs:int=100, # Batch size
-                   width:int=1000, # Hidden units per layer (two layers per network)
-                   seed:int=0, # Random seed
-                   n_train:int=None, # Use only this many training images (quick checks)
-                   out:str='.', # Folder for results/, figures/ and models/
-                   name:str=None, # Name of the output files
-                   save_model:bool=False # Also save the trained model to models/<name>.pth
-                  ):
-    "Train the supervised AAE (§4, Figure 7) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    learn, result, _ = train_supervised(code_dim, disc, gen_lr_mult, epochs, lr, bs, width, seed, n_train, out=out, name=name,
-                                        save_model=save_model, show=True)
-    e = result['extra']
-    print(f"digit read from z: {result['value']:.3f} (logistic), {e['knn_on_z']:.3f} (10-NN); from the pixels: "
-          f"{e['logistic_on_pixels']:.3f}, {e['knn_on_pixels']:.3f}; chance 0.1")
-    print(f"test half squared error {e['test_half_sse']:.2f}; codes vs prior, 10-NN two-sample accuracy {e['code_c2st_accuracy']:.3f} "
-          f"(0.5: indistinguishable); {result['wall_seconds']:.0f} s on {result['device']}")
-    print(f"wrote {Path(out)/'results'/(result['name'] + '.json')} and {Path(out)/'figures'/(result['name'] + '_*.png')}")

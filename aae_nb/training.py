@@ -5,6 +5,7 @@
 # %% ../nbs/02a_training.ipynb #00000001
 from __future__ import annotations
 import time
+from typing import Callable, NamedTuple
 import torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
@@ -20,7 +21,7 @@ from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
 __all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer',
-           'ReleaseFreedMemory', 'AAELearner']
+           'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -154,20 +155,19 @@ class ReleaseFreedMemory(Callback):
         if self.libc is not None: self.libc.malloc_trim(0)
 
 # %% ../nbs/02a_training.ipynb #0000000f
-REGULARIZERS = ('adversarial', 'mmd', 'vae')
+class Regularizer(NamedTuple):
+    "How `AAELearner.from_mlp(regularizer=name)` builds a regulariser other than the adversary"
+    phase:Callable # `(prior, encoder name) -> the regularisation callback`; raises if the encoder cannot work with it
+    encoder:str='deterministic' # The encoder it takes by default
+    loss_func:Callable|None=None # Its reconstruction loss, if not `half_sse`
 
-def _non_adversarial(regularizer, prior, encoder):
-    "The regularisation callback of 'mmd' or 'vae' (their notebooks come later, so they are imported here)"
-    if regularizer == 'mmd':
-        from .mmd import MMDRegularizer
-        return MMDRegularizer(prior)
-    if encoder != 'gaussian': raise ValueError(f"a VAE needs encoder='gaussian' (a posterior with a variance), not {encoder!r}")
-    from .vae import KLRegularizer
-    return KLRegularizer(prior)
+REGULARIZERS = {'adversarial': None}  # by name; later notebooks add theirs (11: 'mmd', 12: 'vae') with `register_regularizer`
 
-def _vae_loss():
-    from .vae import bernoulli_nll
-    return bernoulli_nll
+def register_regularizer(name:str, # The name `from_mlp(regularizer=)` and the commands' --regularizer take
+                         reg:Regularizer # How to build it
+                        ):
+    "Make `AAELearner.from_mlp(regularizer=name)` build `reg`"
+    REGULARIZERS[name] = reg
 
 class AAELearner(Learner):
     "A fastai `Learner` for adversarial autoencoders: fastai runs the reconstruction, `regularizers` the rest"
@@ -211,14 +211,16 @@ class AAELearner(Learner):
                  **kwargs # Passed to `AAELearner`
                 ):
         "An `AAELearner` on the MLP adversarial autoencoder sized for `dls` and `prior`, regularised by `regularizer`"
-        if regularizer not in REGULARIZERS: raise ValueError(f"unknown regularizer {regularizer!r}: use one of {REGULARIZERS}")
-        if encoder is None: encoder = 'gaussian' if regularizer == 'vae' else 'deterministic'
-        if regularizer != 'adversarial':
+        if regularizer not in REGULARIZERS:
+            raise ValueError(f"unknown regularizer {regularizer!r}: use one of {tuple(REGULARIZERS)} (importing aae_nb.mmd or aae_nb.vae adds theirs)")
+        reg = REGULARIZERS[regularizer]
+        if encoder is None: encoder = 'deterministic' if reg is None else reg.encoder
+        if reg is not None:
             if 'regularizers' in kwargs: raise ValueError(f"give regularizer={regularizer!r} or regularizers=[...], not both")
             if disc_label_dim: raise ValueError(f"disc_label_dim needs the adversary: regularizer={regularizer!r} has no discriminator")
             disc_hidden = None
-            kwargs['regularizers'] = [_non_adversarial(regularizer, prior, encoder)]
-            if regularizer == 'vae': kwargs.setdefault('loss_func', _vae_loss())
+            kwargs['regularizers'] = [reg.phase(prior, encoder)]
+            if reg.loss_func is not None: kwargs.setdefault('loss_func', reg.loss_func)
         data_shape = tuple(dls.train.dataset.x.shape[1:])
         model = AdversarialAutoencoder.from_mlp(data_shape, prior.dim, hidden, encoder, disc_hidden, output, init_std,
                                                 disc_label_dim=disc_label_dim, decoder_classes=decoder_classes,

@@ -11,6 +11,7 @@ from fastcore.basics import store_attr
 from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
 from .priors import Prior, Gaussian, gaussian_components, prior_log_prob
+from .training import Regularizer, register_regularizer
 
 # %% auto #0
 __all__ = ['bernoulli_nll', 'kl_divergence', 'KLRegularizer']
@@ -61,3 +62,10 @@ class KLRegularizer(Callback):
         self.last = kl.detach()
 
     def _mean(self): return float(self._sum / self._n) if self._n else float('nan')
+
+# %% ../nbs/12_vae.ipynb #dde041ae
+def _kl_phase(prior, encoder):
+    if encoder != 'gaussian': raise ValueError(f"a VAE needs encoder='gaussian' (a posterior with a variance), not {encoder!r}")
+    return KLRegularizer(prior)
+
+register_regularizer('vae', Regularizer(_kl_phase, encoder='gaussian', loss_func=bernoulli_nll))

@@ -32,7 +32,8 @@ def test_aae_basic_writes_results_and_figures(tmp_path):
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
     assert set(RESULT_KEYS) <= set(r)
     assert r['experiment'] == 'basic' and r['epochs'] == 1 and r['config']['n_train'] == 600
-    assert r['command'].startswith('aae_basic --n_train 600')
+    assert r['command'] == 'aae_basic --epochs 1 --width 32 --n_train 600 --save_model --name tiny'
+    assert r['versions']['aae_nb'] == __import__('aae_nb').__version__ and r['config']['epochs_asked'] == 1
     assert 0 < r['value'] < 100 and 0 <= r['extra']['final_disc_acc'] <= 1
     for k in ('codes', 'grid', 'samples'): assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
     from aae_nb.model import load_aae
@@ -121,7 +122,7 @@ def test_aae_likelihood_writes_result(tmp_path):
     assert r['value'] < 1000 and r['extra']['standard_error'] > 0
     res = subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '50', '--out', str(tmp_path), '--name', 'few', '--epochs', '3'],
                          capture_output=True, text=True)
-    assert res.returncode != 0 and 'too few for the σ search' in res.stderr
+    assert res.returncode != 0 and 'the σ search needs at least 100 samples' in res.stderr
 
 @pytest.mark.parametrize('prior', ['mog', 'swissroll'])
 def test_aae_conditioned_writes_results_and_figures(tmp_path, prior):
@@ -212,7 +213,7 @@ def test_aae_semi_supervised_with_all_labels(tmp_path):
 
 def test_aae_semi_supervised_refuses_more_labels_than_images(tmp_path):
     res = subprocess.run(['aae_semi_supervised', '--n_train', '600', '--n_labels', '1000', '--out', str(tmp_path)], capture_output=True, text=True)
-    assert res.returncode != 0 and 'n_labels=1000 but there are only 600 training images' in res.stderr
+    assert res.returncode != 0 and '--n_labels 1000 is more than the --n_train 600 training images' in res.stderr
     assert not (tmp_path/'results').exists()
 
 def test_aae_dim_reduction_10d_with_batch_norm(tmp_path):

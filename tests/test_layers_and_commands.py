@@ -1,0 +1,119 @@
+"The library's layers (no import circle, no upward import) and what its commands do with bad input and recorded commands."
+import ast, json, os, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = ROOT/'aae_nb'
+
+# Each module's layer: a module imports only from its own layer or below (DEVELOPERS.md, "Design we keep")
+LAYERS = {'data': 0, 'priors': 0, 'conv': 0, 'results': 0, 'plots': 0,
+          'model': 1, 'runner': 1,
+          'training': 2,
+          'mmd': 3, 'vae': 3,
+          'basic': 4, 'conditioned': 4, 'likelihood': 4, 'supervised': 4, 'semisupervised': 4, 'clustering': 4, 'dimreduction': 4,
+          'compare': 5, 'explore': 5}
+
+def internal_imports(path:Path)->set:
+    "The aae_nb modules `path` imports anywhere (top level or inside functions), relative or absolute"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ''
+            if node.level == 1 and mod: found.add(mod.split('.')[0])
+            elif node.level == 1: found.update(a.name for a in node.names)  # from . import x
+            elif mod.startswith('aae_nb.'): found.add(mod.split('.')[1])
+            elif mod == 'aae_nb': found.update(a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split('.')[1] for a in node.names if a.name.startswith('aae_nb.'))
+    return found - {'__version__', '_modidx'}
+
+def import_graph()->dict:
+    return {p.stem: internal_imports(p) for p in LIB.glob('*.py') if p.stem not in ('__init__', '_modidx')}
+
+def find_cycle(graph:dict):
+    "One import circle as a list of modules, or None"
+    state, stack = {}, []
+    def visit(m):
+        state[m] = 'open'; stack.append(m)
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 'open': return stack[stack.index(n):] + [n]
+            if n not in state and (c := visit(n)): return c
+        state[m] = 'done'; stack.pop()
+    for m in sorted(graph):
+        if m not in state and (c := visit(m)): return c
+
+def test_every_module_has_a_layer():
+    assert set(import_graph()) == set(LAYERS), "give the new module its layer in LAYERS"
+
+def test_no_import_circle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, f"import circle: {' -> '.join(cycle)}"
+
+def test_the_circle_check_finds_one():
+    assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
+    assert find_cycle({'a': {'b'}, 'b': set()}) is None
+
+def test_no_upward_import():
+    upward = [f"{m} (layer {LAYERS[m]}) imports {n} (layer {LAYERS[n]})" for m, deps in import_graph().items() for n in deps
+              if LAYERS[n] > LAYERS[m]]
+    assert not upward, upward
+
+def test_imports_inside_functions_are_seen(tmp_path):
+    p = tmp_path/'m.py'
+    p.write_text("def f():\n    from .mmd import MMDRegularizer\n    import aae_nb.vae\n")
+    assert internal_imports(p) == {'mmd', 'vae'}
+
+def run_cmd(*args, cwd=None):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ, MPLBACKEND='Agg'))
+
+BAD_INPUTS = [  # the command line, what its one line of error must say
+    (['aae_semi_supervised', '--n_labels', '7'], 'a balanced draw needs at least one label of each of the 10 classes; give at least 10'),
+    (['aae_basic', '--epochs', '0'], '--epochs 0: give at least 1'),
+    (['aae_dim_reduction', '--setting', '3d_100'], "unknown setting '3d_100'"),
+    (['aae_basic', '--prior', 'swissroll'], "unknown prior 'swissroll'"),
+    (['aae_basic', '--prior', 'mog', '--code_dim', '8'], 'use code_dim=2'),
+    (['aae_likelihood', '--model', 'models/nope.pth'], '--model models/nope.pth: no such file'),
+    (['aae_basic', '--epoch', '3'], 'unknown option --epoch: did you mean --epochs?'),
+    (['aae_basic', '--recipe', 'paper'], 'aae_basic has no use for --recipe'),
+    (['aae_clustering', '--n_clusters', '1'], '--n_clusters 1: clustering needs at least 2 clusters'),
+    (['aae_basic', '--lr', '-1'], 'a learning rate must be positive'),
+    (['aae_semi_supervised', '--input_noise', '0.3', '--input_dropout', '0.2'], 'give --input_noise or --input_dropout, not both'),
+    (['aae_conditioned', '--labelled_share', '1'], 'give a share in [0, 1)'),
+    (['aae_basic', '--dataset', 'cifar'], "unknown dataset 'cifar'"),
+    (['aae_basic', '--epochs', 'ten'], "invalid int value: 'ten'"),
+]
+
+@pytest.mark.parametrize('argv,says', BAD_INPUTS, ids=[' '.join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_gets_one_line(tmp_path, argv, says):
+    "Bad input: status 2, one line on stderr naming the problem and the fix, no traceback, nothing written"
+    res = run_cmd(*argv, '--out', tmp_path/'out')
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count('\n') == 1 and says in res.stderr and 'Traceback' not in res.stderr, res.stderr
+    assert res.stderr.startswith(f'{argv[0]}: error: ')
+    assert not (tmp_path/'out').exists()
+
+def test_debug_shows_the_traceback(tmp_path):
+    res = run_cmd('aae_basic', '--epochs', '0', '--debug', '--out', tmp_path)
+    assert res.returncode != 0 and 'Traceback' in res.stderr and 'UsageError' in res.stderr
+
+def test_corrupt_data_cache_says_how_to_mend_it(tmp_path):
+    (tmp_path/'mnist.npz').write_bytes(b'PK\x03\x04 truncated')
+    res = subprocess.run(['aae_basic', '--out', str(tmp_path/'out')], capture_output=True, text=True,
+                         env=dict(os.environ, AAE_NB_DATA=str(tmp_path), MPLBACKEND='Agg'))
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
+    assert 'is unreadable' in res.stderr and 'aae_fetch_mnist --force' in res.stderr
+
+# One committed results file of each training experiment: its recorded command, shrunk, writes a file of that name
+RECREATED = ['basic_gaussian8d_std5', 'conditioned_swissroll', 'supervised_gaussian15d_plain_disc', 'semisupervised_100_bn_40ep',
+             'clustering_30_6ep', 'dimreduction_2d_unsupervised_20_bn_eta3']
+
+SHRINK = {'conditioned_swissroll': ['--n_labels', '200']}  # its 10,000 labels do not fit in 500 images (and it says so)
+
+@pytest.mark.parametrize('name', RECREATED)
+def test_recorded_command_recreates_its_file(tmp_path, name):
+    command = json.loads((ROOT/'results'/f'{name}.json').read_text())['command'].split()
+    res = run_cmd(*command, '--n_train', '500', '--epochs', '1', '--width', '32', *SHRINK.get(name, []), '--out', tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    r = json.loads((tmp_path/'results'/f'{name}.json').read_text())
+    assert r['command'].split()[0] == command[0] and r['epochs'] == 1
