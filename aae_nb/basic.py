@@ -14,7 +14,7 @@ from .model import ARCHITECTURES
 from .mmd import code_fit
 from .plots import percentile_grid, show_grid
 from .training import AAELearner, REGULARIZERS, half_sse
-from .runner import RunConfig, Experiment, command
+from .runner import RunConfig, Experiment, command, option_suffix
 import aae_nb.mmd, aae_nb.vae  # they add the 'mmd' and 'vae' regularizers
 
 # %% auto #0
@@ -58,7 +58,7 @@ def basic_run_name(prior:str='gaussian', code_dim:int=2, prior_std:float=1., reg
     "Default name of a basic run's files, e.g. `basic_gaussian8d_std5_conv_bn`: a suffix for each option off its default"
     kind = 'basic' if regularizer == 'adversarial' else regularizer
     return (f"{kind}_{prior}{code_dim}d" + (f"_std{prior_std:g}" if prior == 'gaussian' and prior_std != 1 else '')
-            + ('' if architecture == 'mlp' else f'_{architecture}') + ('_bn' if batch_norm else ''))
+            + option_suffix(architecture=architecture, batch_norm=batch_norm))
 
 # %% ../nbs/03_basic_aae.ipynb #266a6f88
 @dataclass

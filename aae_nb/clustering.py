@@ -14,7 +14,7 @@ from .model import encode_all, ARCHITECTURES
 from .plots import show_grid
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES
-from .runner import RunConfig, Experiment, UsageError, command
+from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'log_odds', 'cluster_scores', 'cluster_labels',
@@ -147,8 +147,7 @@ class ClusteringExperiment(Experiment):
     def check(self, c):
         if c.n_clusters < 2: raise UsageError(f"--n_clusters {c.n_clusters}: clustering needs at least 2 clusters")
     def run_name(self, c):
-        return (f'clustering_{c.n_clusters}' + ('' if c.recipe == 'adam' else f'_{c.recipe}') + ('' if c.regularizer == 'adversarial' else f'_{c.regularizer}')
-                + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('' if c.batch_norm else '_nobn'))
+        return f'clustering_{c.n_clusters}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm, batch_norm_default=True)
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)

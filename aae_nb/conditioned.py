@@ -15,7 +15,7 @@ from .priors import Prior, MixtureOfGaussians, SwissRoll, UNLABELLED, plot_codes
 from .model import ARCHITECTURES
 from .plots import percentile_grid, show_grid
 from .training import AdversarialRegularizer, AAELearner
-from .runner import RunConfig, Experiment, UsageError, command
+from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['CONDITIONED_PRIORS', 'CONDITIONED', 'train_conditioned', 'aae_conditioned', 'LabelConditionedRegularizer',
@@ -181,7 +181,7 @@ class ConditionedExperiment(Experiment):
         if c.n_labels < 1: raise UsageError(f"--n_labels {c.n_labels}: the label-conditioned AAE needs some labels; give at least 1")
         if not 0 <= c.labelled_share < 1: raise UsageError(f"--labelled_share {c.labelled_share}: give a share in [0, 1) (0: as they come)")
     def run_name(self, c):
-        return f'conditioned_{c.prior}' + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('_bn' if c.batch_norm else '')
+        return f'conditioned_{c.prior}' + option_suffix(architecture=c.architecture, batch_norm=c.batch_norm)
     def learner(self, c, data):
         dls = aae_dataloaders(data['train'], data['valid'], n_labels=c.n_labels, bs=c.bs, seed=c.seed, n_train=c.n_train,
                               labelled_share=c.labelled_share or None)

@@ -16,7 +16,7 @@ from .model import encode_all, ARCHITECTURES
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, test_error, RECIPES
 from .clustering import ClusterError, cluster_labels, cluster_error, cluster_scores, majority_labels
-from .runner import RunConfig, Experiment, UsageError, command
+from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['PAPER_ERRORS', 'DIM_REDUCTION', 'train_dim_reduction', 'aae_dim_reduction', 'head_penalty', 'HeadSeparation',
@@ -125,8 +125,8 @@ class DimReductionExperiment(Experiment):
         if n_labels and c.n_train is not None and n_labels > c.n_train:
             raise UsageError(f"--setting {c.setting} labels {n_labels} images but --n_train {c.n_train} keeps fewer: train on more images")
     def run_name(self, c):
-        return (f'dimreduction_{c.setting}' + ('' if c.recipe == 'adam' else f'_{c.recipe}') + ('' if c.regularizer == 'adversarial' else f'_{c.regularizer}')
-                + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('_bn' if c.batch_norm else '') + ('' if c.eta == 5 else f'_eta{c.eta:g}'))
+        return (f'dimreduction_{c.setting}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm)
+                + ('' if c.eta == 5 else f'_eta{c.eta:g}'))
     def learner(self, c, data):
         code_dim, n_clusters, n_labels = _setting(c.setting)
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])

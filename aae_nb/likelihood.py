@@ -135,8 +135,9 @@ class LikelihoodExperiment(Experiment):
             raise UsageError(f"--model {c.model}: no such file; train and save one with `aae_basic --code_dim 8 --prior_std 5 --save_model` "
                              f"(it writes models/basic_gaussian8d_std5.pth), or give the path of a saved model")
         if c.n_samples < 100: raise UsageError(f"--n_samples {c.n_samples}: the σ search needs at least 100 samples (the paper: 10,000)")
-        if c.epochs is None and not any(p.exists() for p in _model_run_results(c)):
-            raise UsageError(f"no results file of the run that saved {c.model} ({_model_run_results(c)[0]}) to read its training epochs from: give --epochs")
+        found = _model_run_results(c)
+        if c.epochs is None and not any(p.exists() for p in found):
+            raise UsageError(f"no results file of the run that saved {c.model} ({found[0]}) to read its training epochs from: give --epochs")
     def run_name(self, c): return f"likelihood_{Path(c.model).stem}"
     def fit(self, learn, c, show):
         learn['res'] = model_log_likelihood(c.model, c.n_samples, c.seed, data=learn['data'])
@@ -145,13 +146,12 @@ class LikelihoodExperiment(Experiment):
         if c.epochs is not None: return c.epochs
         return int(json.loads(next(p for p in _model_run_results(c) if p.exists()).read_text())['epochs'])
     def device(self, learn): return 'cpu'
-    def load_data(self, c): return load_mnist(fetch=True)
 
 # %% ../nbs/05_likelihood.ipynb #7fdf36f2
 @patch
 def learner(self:LikelihoodExperiment, c, data):
     "Nothing to train: what the scoring needs"
-    return {'path': c.model, 'data': data}
+    return {'data': data}
 
 @patch
 def evaluate(self:LikelihoodExperiment, learn, c, data, name, last):

@@ -24,7 +24,7 @@ from .conv import conv_encoder_net, conv_decoder_net
 from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .mmd import MMDRegularizer
-from .runner import RunConfig, Experiment, UsageError, command
+from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['RECIPES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise', 'InputDropout',
@@ -236,8 +236,7 @@ def semi_supervised_figures(learn:AAELearner, # A trained semi-supervised learne
 def semi_supervised_run_name(n_labels:int, recipe:str='adam', regularizer:str='adversarial', architecture:str='mlp',
                              batch_norm:bool=False)->str:
     "Default name of a semi-supervised run's files, e.g. `semisupervised_100_conv`: a suffix for each option off its default"
-    return (f'semisupervised_{n_labels}' + ('' if recipe == 'adam' else f'_{recipe}') + ('' if regularizer == 'adversarial' else f'_{regularizer}')
-            + ('' if architecture == 'mlp' else f'_{architecture}') + ('_bn' if batch_norm else ''))
+    return f'semisupervised_{n_labels}' + option_suffix(recipe, regularizer, architecture, batch_norm)
 
 @dataclass
 class SemiSupervisedConfig(RunConfig):

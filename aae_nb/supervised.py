@@ -18,7 +18,7 @@ from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
 from .mmd import MMDRegularizer, code_fit
-from .runner import RunConfig, Experiment, command
+from .runner import RunConfig, Experiment, command, option_suffix
 
 # %% auto #0
 __all__ = ['GEN_LR_MULT', 'SUPERVISED_DISCRIMINATORS', 'SUPERVISED', 'train_supervised', 'aae_supervised', 'LabelsToDecoder',
@@ -146,7 +146,7 @@ class SupervisedExperiment(Experiment):
     def run_name(self, c):
         gen = _gen_lr_mult(c.disc, c.gen_lr_mult)
         return (f'supervised_gaussian{c.code_dim}d' + {'plain': '_plain_disc', 'cond_mmd': '_cond_mmd'}.get(c.disc, '')
-                + (f'_gen{gen:g}' if gen != 1 else '') + ('' if c.architecture == 'mlp' else f'_{c.architecture}') + ('_bn' if c.batch_norm else ''))
+                + (f'_gen{gen:g}' if gen != 1 else '') + option_suffix(architecture=c.architecture, batch_norm=c.batch_norm))
     def learner(self, c, data):
         dls = aae_dataloaders(data['train'], data['valid'], bs=c.bs, n_train=c.n_train)
         return supervised_learner(dls, Gaussian(c.code_dim), disc=c.disc, gen_lr_mult=c.gen_lr_mult, hidden=(c.width, c.width),
