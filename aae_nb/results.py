@@ -9,11 +9,13 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'device_name', 'versions', 'write_result', 'read_results', 'results_table', 'record_run']
+__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'device_name', 'versions', 'write_result', 'read_results', 'write_aggregate',
+           'results_table', 'record_run']
 
 # %% ../nbs/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
                'device', 'seed', 'command', 'versions')
+AGGREGATE_KEYS = ('std', 'seeds', 'values', 'runs')  # also in a file that aggregates several seeds' runs (see `write_aggregate`)
 
 def device_name(device:str|torch.device|None=None)->str:
     "A readable name of the machine a run used: the GPU's name, or the CPU's model and core count"
@@ -53,11 +55,11 @@ def write_result(name:str, # File name without `.json`
     "Write `folder/name.json` with every field of `RESULT_KEYS`"
     missing = [k for k in RESULT_KEYS if k not in fields]
     if missing: raise ValueError(f"a result needs {missing} too")
-    unknown = set(fields) - set(RESULT_KEYS)
+    unknown = set(fields) - set(RESULT_KEYS) - set(AGGREGATE_KEYS)
     if unknown: raise ValueError(f"unknown result fields {sorted(unknown)}: put them in `config` or `extra`")
     path = Path(folder)/f'{name}.json'
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: fields[k] for k in RESULT_KEYS}
+    data = {k: fields[k] for k in (*RESULT_KEYS, *AGGREGATE_KEYS) if k in fields}
     if extra: data['extra'] = extra
     path.write_text(json.dumps(data, indent=2, default=float) + '\n')
     return path
@@ -66,17 +68,47 @@ def read_results(folder:str|Path='results')->list:
     "All result files in `folder`, sorted by name"
     return [json.loads(p.read_text()) | {'name': p.stem} for p in sorted(Path(folder).glob('*.json'))]
 
+def write_aggregate(name:str, # File name without `.json`
+                    folder:str|Path, # Where results live
+                    results:list, # The runs of one configuration with different seeds (as `read_results` gives them)
+                    command:str # The command that re-creates them all
+                   )->dict:
+    "Write `folder/name.json` for several seeds of one run: mean `value`, sample `std` (n − 1), each seed's `values`; return it"
+    if not results: raise ValueError("no results to aggregate")
+    first = results[0]
+    for r in results[1:]:
+        for k in ('experiment', 'dataset', 'metric', 'config'):
+            if r[k] != first[k]: raise ValueError(f"{first['name']} and {r['name']} differ in {k}: aggregate the seeds of one configuration")
+    values = [float(r['value']) for r in results]
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.
+    fields = dict(experiment=first['experiment'], dataset=first['dataset'], metric=first['metric'], value=mean,
+                  paper_value=first['paper_value'], config=first['config'], epochs=min(r['epochs'] for r in results),
+                  wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=first['device'], seed=None,
+                  command=command, versions=first['versions'], std=std, seeds=[r['seed'] for r in results], values=values,
+                  runs=[r['name'] for r in results])
+    write_result(name, folder, **fields)
+    return fields | {'name': name, 'extra': {}}
+
 def _fmt(v):
     if v is None: return '–'
     return f'{v:.4g}' if isinstance(v, float) else str(v)
 
+def _epochs(r)->str:
+    asked = (r.get('config') or {}).get('epochs_asked')
+    return f"{r['epochs']} of {asked}" if asked and r['epochs'] < asked else str(r['epochs'])
+
 def results_table(folder:str|Path='results')->str:
-    "The results as a markdown table, ours beside the paper's"
+    "The results as a markdown table, ours beside the paper's; several seeds as mean ± std (their own files are left out)"
     rows = ['| run | experiment | dataset | metric | ours | paper | epochs | wall time | device |',
             '|---|---|---|---|---|---|---|---|---|']
-    for r in read_results(folder):
-        rows.append(f"| {r['name']} | {r['experiment']} | {r['dataset']} | {r['metric']} | {_fmt(r['value'])} | "
-                    f"{_fmt(r['paper_value'])} | {r['epochs']} | {r['wall_seconds'] / 60:.1f} min | {r['device']} |")
+    results = read_results(folder)
+    in_aggregate = {n for r in results for n in r.get('runs', [])}
+    for r in results:
+        if r['name'] in in_aggregate: continue
+        ours = _fmt(r['value']) + (f" ± {_fmt(r['std'])} ({len(r['seeds'])} seeds)" if 'std' in r else '')
+        rows.append(f"| {r['name']} | {r['experiment']} | {r['dataset']} | {r['metric']} | {ours} | "
+                    f"{_fmt(r['paper_value'])} | {_epochs(r)} | {r['wall_seconds'] / 60:.1f} min | {r['device']} |")
     return '\n'.join(rows)
 
 # %% ../nbs/90_results.ipynb #0000000b

@@ -4,17 +4,19 @@
 
 # %% ../nbs/02b_runner.ipynb #e2e2f1a7
 from __future__ import annotations
-import argparse, difflib, os, re, shlex, sys, inspect
-from dataclasses import dataclass, fields
+import argparse, difflib, json, os, re, shlex, sys, inspect
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
 from fastai.torch_core import no_random
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
-from .results import record_run, device_name, versions
+from .results import record_run, device_name, versions, write_aggregate
+from .checkpoint import Checkpoint
 
 # %% auto #0
-__all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'Experiment', 'check_config', 'option_suffix', 'command_for',
-           'run', 'command_parser', 'command_main', 'command']
+__all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'Experiment', 'check_config', 'device_available',
+           'option_suffix', 'command_for', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'run', 'run_seeds',
+           'command_parser', 'command_main', 'command']
 
 # %% ../nbs/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -43,6 +45,9 @@ class RunConfig:
     input_noise:float=0. # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
     input_dropout:float=0. # Dropout rate on the training inputs (A.3: 0.2)
     threads:int|None=None # torch threads; default torch's (give 1 to each of two runs sharing a small CPU)
+    device:str|None=None # Device of the model and batches: 'cpu', 'cuda', 'cuda:1', 'mps'; default CUDA where there is one
+    resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch)
+    keep_checkpoint:bool=False # Keep the checkpoint once the results are written (default: delete it)
 
 # %% ../nbs/02b_runner.ipynb #b9058f9b
 _FIELD_COMMENT = re.compile(r'^\s+(\w+)\s*:[^#]*#\s*(.+)$')
@@ -98,12 +103,20 @@ class Experiment:
              )->tuple:
         "Run this experiment with `options` from Python: `(learn, result, figures)`; see `run`"
         return run(self, self.Config(**options), data, show)
+    def train_seeds(self, seeds:list, # The seeds, e.g. `[0, 1, 2]`
+                    data:dict|None=None, show:bool=False, **options)->tuple:
+        "Run this experiment once per seed and write the aggregate: `(per-seed results, aggregate)`; see `run_seeds`"
+        return run_seeds(self, self.Config(**options), seeds, data, show)
     def report(self, result:dict)->str:
         "What the command prints when the run is over: the number with the paper's beside it, epochs, time, machine"
         fmt = (lambda v: f"{100 * v:.2f}%") if result['metric'].endswith('error') else (lambda v: f"{v:.4g}")
         paper = '' if result['paper_value'] is None else f" (paper: {fmt(result['paper_value'])})"
-        return (f"{result['name']}: {result['metric']} {fmt(result['value'])}{paper}; {result['epochs']} epochs, "
-                f"{result['wall_seconds'] / 60:.1f} min on {result['device']}")
+        value = fmt(result['value'])
+        if result.get('std') is not None: value += f" ± {fmt(result['std'])} over seeds {' '.join(map(str, result['seeds']))}"
+        stopped = (result.get('extra') or {}).get('stopped_early')
+        return (f"{result['name']}: {result['metric']} {value}{paper}; {result['epochs']} epochs"
+                + (f" (stopped early, {stopped})" if stopped else '')
+                + f", {result['wall_seconds'] / 60:.1f} min on {result['device']}")
 
 # %% ../nbs/02b_runner.ipynb #5c54d71c
 def _positive(c, *names):
@@ -131,7 +144,22 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     if c.name is not None and (not c.name or Path(c.name).name != c.name):
         raise UsageError(f"--name {c.name!r}: give a plain file name; --out chooses the folder")
     if Path(c.out).exists() and not Path(c.out).is_dir(): raise UsageError(f"--out {c.out} is a file: give a folder")
+    if c.device is not None: _check_device(c.device)
+    if not exp.trains and (c.resume or c.keep_checkpoint):
+        raise UsageError(f"{exp.command} trains nothing, so it has no checkpoint: leave out --resume and --keep_checkpoint")
     exp.check(c)
+
+def device_available(device:torch.device)->bool:
+    "Whether this machine has `device`"
+    if device.type == 'cpu': return True
+    if device.type == 'cuda': return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    if device.type == 'mps': return torch.backends.mps.is_available()
+    return False
+
+def _check_device(name:str):
+    try: dev = torch.device(name)
+    except RuntimeError: raise UsageError(f"--device {name!r}: give cpu, cuda, cuda:1 or mps") from None
+    if not device_available(dev): raise UsageError(f"--device {name}: this machine has no such device; leave out --device to use what it has")
 
 # %% ../nbs/02b_runner.ipynb #ad775127
 def option_suffix(recipe:str='adam', regularizer:str='adversarial', architecture:str='mlp', batch_norm:bool=False,
@@ -144,34 +172,79 @@ def option_suffix(recipe:str='adam', regularizer:str='adversarial', architecture
 
 def _arg(v)->str: return shlex.quote(f'{v:g}' if isinstance(v, float) else str(v))
 
-def command_for(exp:Experiment, c:RunConfig, name:str)->str:
+_NOT_RECORDED = ('out', 'name', 'resume', 'keep_checkpoint')  # where and how a run goes, not what it computes
+
+def command_for(exp:Experiment, c:RunConfig, name:str, seeds:list|None=None # Several seeds: `--seeds`, in place of `--seed`
+               )->str:
     "The command line that re-creates the run of `c` under `name`"
     parts, defaults = [exp.command], exp.Config()
     for f in fields(c):
         v = getattr(c, f.name)
-        if f.name in ('out', 'name') or v == getattr(defaults, f.name): continue
+        if f.name in _NOT_RECORDED or v == getattr(defaults, f.name) or (seeds and f.name == 'seed'): continue
         if isinstance(v, bool): parts.append(f"--{f.name}" if v else f"--no-{f.name}")
         else: parts += [f"--{f.name}", _arg(v)]
+    if seeds: parts += ['--seeds', *map(str, seeds)]
     return ' '.join(parts + ['--name', _arg(name)])
 
 # %% ../nbs/02b_runner.ipynb #e8ead248
+class RunInterrupted(Exception):
+    "A run stopped by Ctrl-C or SIGTERM once its checkpoint was safe; the message says how to resume it"
+
+_NOT_CHECKED = ('out', 'name', 'threads', 'save_model', 'resume', 'keep_checkpoint', 'device')  # may change on resuming
+
+def checkpoint_config(c:RunConfig)->dict:
+    "The options a checkpoint must share with the run that resumes it (all but where it runs and where files go)"
+    return {k: v for k, v in asdict(c).items() if k not in _NOT_CHECKED}
+
+def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoints'/f'{name}.pth'
+
+def _resume_command(exp, c, name)->str:
+    return command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
+
+def _check_resume(exp, c, name):
+    "Never start over on top of unfinished work, never train again a run that is complete"
+    ck, done = checkpoint_path(c, name), Path(c.out)/'results'/f'{name}.json'
+    if not c.resume and ck.exists():
+        raise UsageError(f"{ck} holds an unfinished run of that name: add --resume to continue it, or delete the file to start over")
+    if c.resume and not ck.exists():
+        if done.exists(): raise UsageError(f"run {name} is complete ({done}) and has no checkpoint: leave out --resume to run it again")
+        print(f"{exp.command}: no checkpoint at {ck}: starting run {name} from its first epoch", file=sys.stderr)
+
+def _stopped_early(learn, epochs:int, asked:int)->str|None:
+    if epochs >= asked: return None
+    nan = not torch.isfinite(torch.as_tensor(getattr(learn, 'loss', 0.))).all()
+    return f"after {epochs} of {asked} epochs: " + ('the training loss became NaN or infinite' if nan else 'a callback ended the fit')
+
 def run(exp:Experiment, # The experiment
         config:RunConfig|None=None, # Its options; default `exp.Config()`
         data:dict|None=None, # The splits; default `exp.load_data(config)` (give them to reuse one copy across runs)
-        show:bool=False # Show fastai's progress bar and metrics table
+        show:bool=False, # Show fastai's progress bar and metrics table
+        cbs:list|None=None # More callbacks for the fit
        )->tuple:
-    "Check, train, evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
+    "Check, train (checkpointed), evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
     c = exp.Config() if config is None else config
     check_config(exp, c, data is not None)
+    name = c.name or exp.run_name(c)
+    if exp.trains: _check_resume(exp, c, name)
     if c.threads: torch.set_num_threads(c.threads)
     data = data or exp.load_data(c)
-    name = c.name or exp.run_name(c)
+    ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c), resume=c.resume) if exp.trains else None
     with no_random(c.seed):
         learn = exp.learner(c, data)
-        wall, last = exp.fit(learn, c, show)
+        if c.device is not None: learn.dls.device = torch.device(c.device)  # the model follows in fastai's before_fit
+        if ckpt is not None or cbs: learn.add_cbs([cb for cb in [ckpt, *(cbs or [])] if cb is not None])
+        try: wall, last = exp.fit(learn, c, show)
+        finally:
+            if ckpt is not None: ckpt.release_signals()
+        if ckpt is not None and ckpt.stopped_by:
+            done = len(learn.recorder.values)
+            raise RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in epoch {done + 1} of {c.epochs}; {ckpt.path} keeps "
+                                 f"{done} epoch{'s' * (done != 1)}. To go on: {_resume_command(exp, c, name)}")
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
         history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()} if exp.trains else None
+        stopped = _stopped_early(learn, epochs, c.epochs) if exp.trains else None
         ev = exp.evaluate(learn, c, data, name, last)
+    if ckpt is not None: wall += ckpt.seconds_before  # the epochs of earlier sessions
     result = dict(experiment=exp.key, dataset=c.dataset, metric=ev['metric'], value=ev['value'],
                   paper_value=ev.get('paper_value') if c.dataset == 'mnist' else None,
                   config=ev['config'] | ({'epochs_asked': c.epochs} if exp.trains else {}),
@@ -179,8 +252,36 @@ def run(exp:Experiment, # The experiment
                   seed=c.seed, command=command_for(exp, c, name), versions=versions())
     extra = ev.get('extra') or {}
     if exp.trains: extra |= {'seconds_per_epoch': round(wall / max(epochs, 1), 1), 'history': history}
+    if stopped: extra['stopped_early'] = stopped
+    if ckpt is not None and ckpt.start: extra['resumed_after_epoch'] = ckpt.start
     figs = ev.get('figs') or {}
-    return learn, record_run(name, c.out, result, extra, figs, learn if c.save_model else None), figs
+    result = record_run(name, c.out, result, extra, figs, learn if c.save_model else None)
+    if ckpt is not None and not c.keep_checkpoint: ckpt.path.unlink(missing_ok=True)
+    return learn, result, figs
+
+# %% ../nbs/02b_runner.ipynb #c7a4f1bf
+def run_seeds(exp:Experiment, # The experiment
+              config:RunConfig|None=None, # Its options (its `seed` is replaced by each of `seeds`)
+              seeds:list=(0, 1, 2), # The seeds
+              data:dict|None=None, # The splits; default `exp.load_data(config)`, loaded once for all seeds
+              show:bool=False # Show fastai's progress bar and metrics table
+             )->tuple:
+    "Run `config` once per seed, then write the aggregate results file; return `(per-seed results, aggregate)`"
+    c = exp.Config() if config is None else config
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds): raise UsageError(f"--seeds {' '.join(map(str, seeds))}: give distinct seeds, e.g. --seeds 0 1 2")
+    check_config(exp, c, data is not None)
+    name = c.name or exp.run_name(c)
+    data = data or exp.load_data(c)
+    results = []
+    for s in seeds:
+        cs = replace(c, seed=s, name=f'{name}_seed{s}')
+        done = Path(c.out)/'results'/f'{cs.name}.json'
+        if c.resume and done.exists() and not checkpoint_path(cs, cs.name).exists():
+            results.append(json.loads(done.read_text()) | {'name': cs.name})  # finished before the series was stopped
+            continue
+        results.append(run(exp, cs, data, show)[1])
+    return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds))
 
 # %% ../nbs/02b_runner.ipynb #d79c2690
 class _Parser(argparse.ArgumentParser):
@@ -213,6 +314,8 @@ def command_parser(exp:Experiment)->argparse.ArgumentParser:
         default = getattr(defaults, f.name)
         if _annotation(f) == 'bool': p.add_argument(f'--{f.name}', action=argparse.BooleanOptionalAction, default=default, help=h)
         else: p.add_argument(f'--{f.name}', type=_type(_annotation(f)), default=default, help=h, metavar=f.name.upper())
+    p.add_argument('--seeds', type=int, nargs='+', metavar='SEED', default=None,
+                   help="Run once per seed (files <name>_seed<k>), then write <name> with the mean, std and each seed's value")
     p.add_argument('--debug', action='store_true', help='Show the full traceback of an error')
     return p
 
@@ -220,15 +323,22 @@ def command_main(exp:Experiment, argv:list|None=None):
     "Run `exp` from a command line (`argv`, default `sys.argv[1:]`); bad input ends in one line on stderr and exit status 2"
     # returns nothing: a console script's return value becomes its exit status
     args = vars(command_parser(exp).parse_args(argv))
-    debug = args.pop('debug') or os.environ.get('AAE_NB_DEBUG')
+    debug, seeds = args.pop('debug') or os.environ.get('AAE_NB_DEBUG'), args.pop('seeds')
     try:
-        learn, result, _ = run(exp, exp.Config(**args), show=True)
+        if seeds is not None and args['seed'] != exp.Config().seed: raise UsageError("give --seed or --seeds, not both")
+        if seeds is None: results = [run(exp, exp.Config(**args), show=True)[1]]
+        else:
+            per_seed, aggregate = run_seeds(exp, exp.Config(**args), seeds, show=True)
+            results = [*per_seed, aggregate]
+    except RunInterrupted as e:
+        print(f"{exp.command}: {e}", file=sys.stderr)
+        sys.exit(130)
     except (ValueError, FileNotFoundError) as e:
         if debug: raise
         print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(2)
-    print(exp.report(result))
-    print(f"wrote {Path(args['out'])/'results'/(result['name'] + '.json')}")
+    for result in results: print(exp.report(result))
+    print(f"wrote {Path(args['out'])/'results'/(results[-1]['name'] + '.json')}")
 
 def command(exp:Experiment):
     "The console command of `exp` (a function of an optional argument list, for setup's `console_scripts`)"

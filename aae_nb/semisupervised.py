@@ -108,6 +108,11 @@ class ClassificationPhase(RegularizationPhase):
         _phase_step(self._params, loss, self.class_opt)
         self.end_phase({'class_loss': loss})
 
+    def checkpoint_state(self)->dict: return super().checkpoint_state() | {'queues': self.batches._queues}
+    def load_checkpoint_state(self, state:dict):
+        super().load_checkpoint_state(state)
+        self.batches._queues = list(state['queues'])  # where each class's labelled examples were in their current shuffle
+
 class ClassError(Metric):
     "Share of validation images whose most likely class under q(y|x) is not their label"
     def reset(self): self.wrong, self.n = 0, 0

@@ -17,6 +17,7 @@ from fastai.learner import Learner, ValueMetric
 from fastai.optimizer import Adam
 from .data import AAEDataLoader, LabelledImages
 from .priors import Prior
+from .checkpoint import load_opt_state
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
@@ -75,6 +76,16 @@ class RegularizationPhase(Callback):
         self.last = values
 
     def _mean(self, k): return (self._sums[k] / self._n).item() if getattr(self, '_n', 0) else float('nan')
+
+    def checkpoint_state(self)->dict:
+        "What a checkpoint keeps of the phase (see `Checkpoint`): its optimizers' states; a subclass adds its own state"
+        return {'opts': [opt.state_dict() for opt, _ in self._opts]}
+
+    def load_checkpoint_state(self, state:dict):
+        "Restore what `checkpoint_state` returned, once `before_fit` has made the optimizers"
+        if len(state['opts']) != len(self._opts):
+            raise ValueError(f"the checkpoint holds {len(state['opts'])} optimizers for {type(self).__name__}, which has {len(self._opts)}")
+        for (opt, _), sd in zip(self._opts, state['opts']): load_opt_state(opt, sd)
 
 class AdversarialRegularizer(RegularizationPhase):
     "Regularisation phase (§2): a discriminator step (prior samples vs codes), then a generator step on the encoder"

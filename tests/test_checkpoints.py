@@ -1,0 +1,62 @@
+"Checkpointed runs: a semi-supervised run stopped after its first epoch and resumed ends bit for bit as one never stopped, in Python and from the command line."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+import torch
+from fastai.callback.core import Callback
+from aae_nb.runner import RunInterrupted, UsageError, run
+from aae_nb.semisupervised import SEMI_SUPERVISED
+
+SMALL = dict(dataset='digits', epochs=3, width=64, bs=50, n_labels=50, batch_norm=True)  # every phase, batch norm, input noise
+
+class StopIn(Callback):
+    "Stop the fit during epoch `epoch` as Ctrl-C does (the checkpoint callback's flag)"
+    def __init__(self, epoch): self.at = epoch
+    def after_batch(self):
+        if self.epoch == self.at and self.training: self.learn.checkpoint.stopped_by = 'Ctrl-C'
+
+def test_resumed_run_equals_uninterrupted(tmp_path):
+    whole, r_whole, _ = SEMI_SUPERVISED.train(out=str(tmp_path/'whole'), **SMALL)
+    with pytest.raises(RunInterrupted, match=r"stopped in epoch 2 of 3; .* keeps 1 epoch\. To go on: aae_semi_supervised .*--resume"):
+        run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path/'cut'), **SMALL), cbs=[StopIn(1)])
+    assert not (tmp_path/'cut'/'results').exists()  # a stopped run writes no results
+    assert (tmp_path/'cut'/'checkpoints'/f"{r_whole['name']}.pth").exists()
+    with pytest.raises(UsageError, match='holds an unfinished run of that name: add --resume'):
+        SEMI_SUPERVISED.train(out=str(tmp_path/'cut'), **SMALL)  # starting over would lose the epoch done
+    resumed, r_resumed, _ = SEMI_SUPERVISED.train(out=str(tmp_path/'cut'), resume=True, **SMALL)
+    assert r_resumed['value'] == r_whole['value']
+    assert r_resumed['extra']['history'] == r_whole['extra']['history']
+    assert r_resumed['extra']['final'] == r_whole['extra']['final']  # unrounded metrics of the last epoch
+    assert r_resumed['extra']['resumed_after_epoch'] == 1 and r_resumed['epochs'] == 3
+    for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()): assert torch.equal(a, b), k
+    assert not (tmp_path/'cut'/'checkpoints'/f"{r_whole['name']}.pth").exists()  # removed once the results are written
+    with pytest.raises(UsageError, match='is complete .* leave out --resume'):
+        SEMI_SUPERVISED.train(out=str(tmp_path/'cut'), resume=True, **SMALL)
+
+def test_other_options_refused(tmp_path):
+    with pytest.raises(RunInterrupted): run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path), **SMALL), cbs=[StopIn(1)])
+    with pytest.raises(ValueError, match=r"other options \(lr: None there, 0.002 now\)"):
+        SEMI_SUPERVISED.train(out=str(tmp_path), resume=True, lr=0.002, **SMALL)
+
+def _cli(*args, out):
+    return [sys.executable, '-c', 'from aae_nb.semisupervised import aae_semi_supervised; aae_semi_supervised()',
+            '--dataset', 'digits', '--epochs', '6', '--width', '128', '--n_labels', '50', '--bs', '50', '--out', str(out), *args]
+
+def test_ctrl_c_then_resume_from_the_command_line(tmp_path):
+    env = os.environ | {'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1'}
+    subprocess.run(_cli('--name', 'run', out=tmp_path/'whole'), env=env, check=True, capture_output=True)
+    whole = json.loads((tmp_path/'whole'/'results'/'run.json').read_text())
+    p = subprocess.Popen(_cli('--name', 'run', out=tmp_path/'cut'), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ck = tmp_path/'cut'/'checkpoints'/'run.pth'
+    deadline = time.time() + 300
+    while not ck.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 130, err[-2000:]
+    assert 'Ctrl-C: run run stopped in epoch' in err and f"--out {tmp_path/'cut'} --resume" in err, err[-2000:]
+    assert not (tmp_path/'cut'/'results').exists()
+    subprocess.run(_cli('--name', 'run', '--resume', out=tmp_path/'cut'), env=env, check=True, capture_output=True)
+    resumed = json.loads((tmp_path/'cut'/'results'/'run.json').read_text())
+    assert resumed['value'] == whole['value'] and resumed['extra']['history'] == whole['extra']['history']
+    assert resumed['extra']['resumed_after_epoch'] >= 1
+    assert resumed['command'] == whole['command']  # --resume and --out are not part of what the run computes
