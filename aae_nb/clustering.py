@@ -24,7 +24,7 @@ __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'log_od
 # %% ../nbs/08_clustering.ipynb #6f860ec9
 def log_odds(logits:torch.Tensor)->torch.Tensor:
     "log(q / (1 − q)) of each class's softmax probability q, `(n, k)`: ordered as q is, but without q's ties at 1.0"
-    others = logits[:, None, :].expand(-1, logits.shape[1], -1).masked_fill(torch.eye(logits.shape[1], dtype=torch.bool), -torch.inf)
+    others = logits[:, None, :].expand(-1, logits.shape[1], -1).masked_fill(torch.eye(logits.shape[1], dtype=torch.bool, device=logits.device), -torch.inf)
     return logits - others.logsumexp(2)
 
 def cluster_scores(model, # A two-headed model (§5-§7's `CategoricalAAE`)

@@ -76,9 +76,9 @@ def dim_reduction_learner(dls, # `DataLoaders` of the training images
 
 def representations(learn:AAELearner, x:torch.Tensor)->torch.Tensor:
     "Each image's y·W_C + z (the most likely class's head, plus the style), in eval mode"
-    code = encode_all(learn.model, x)
     model = learn.model
-    with torch.no_grad(): return model.representation(code['z'], code['y'].argmax(1)).cpu()
+    code, dev = encode_all(model, x), next(model.parameters()).device  # codes come back on the CPU; the heads W_C stay on the model's device
+    with torch.no_grad(): return model.representation(code['z'].to(dev), code['y'].argmax(1).to(dev)).cpu()
 
 def circle_projection(n:int, # Heads (= dimensions) of the fixed W_C = scale·I
                       scale:float=10. # Their scale

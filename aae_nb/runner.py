@@ -99,10 +99,11 @@ class Experiment:
     def device(self, learn): return learn.dls.device
     def train(self, data:dict|None=None, # The splits; default those of `dataset`
               show:bool=False, # Show fastai's progress bar and metrics table
+              cbs:list|None=None, # More callbacks for the fit
               **options # Fields of the experiment's `Config`
              )->tuple:
         "Run this experiment with `options` from Python: `(learn, result, figures)`; see `run`"
-        return run(self, self.Config(**options), data, show)
+        return run(self, self.Config(**options), data, show, cbs)
     def train_seeds(self, seeds:list, # The seeds, e.g. `[0, 1, 2]`
                     data:dict|None=None, show:bool=False, **options)->tuple:
         "Run this experiment once per seed and write the aggregate: `(per-seed results, aggregate)`; see `run_seeds`"
