@@ -77,7 +77,7 @@ class Checkpoint(Callback):
         self.path = Path(path)
 
     def before_fit(self):
-        self.start, self.ck, self.stopped_by, self.rows = 0, None, None, []
+        self.start, self.ck, self.stopped_by, self.rows, self.diverged = 0, None, None, [], False
         self.seconds_before, self.t0 = 0., time.time()
         if self.resume and self.path.exists():
             ck = read_checkpoint(self.path)
@@ -118,6 +118,11 @@ class Checkpoint(Callback):
         "Give SIGINT and SIGTERM back to their previous handlers"
         for s, h in getattr(self, '_old_handlers', {}).items(): signal.signal(s, h)
         self._old_handlers = {}
+
+    def after_cancel_fit(self):
+        "Note whether the fit ended on a NaN or infinite loss (fastai's `TerminateOnNaNCallback`) rather than a signal"
+        loss = getattr(self.learn, 'loss', None)
+        self.diverged = loss is not None and not bool(torch.isfinite(torch.as_tensor(loss)).all())
 
     def after_fit(self):
         self.release_signals()

@@ -16,7 +16,7 @@ from .checkpoint import Checkpoint
 # %% auto #0
 __all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'Experiment', 'check_config', 'device_available',
            'option_suffix', 'command_for', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'run', 'run_seeds',
-           'command_parser', 'command_main', 'command']
+           'command_parser', 'full_report', 'command_main', 'command']
 
 # %% ../nbs/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -46,6 +46,8 @@ class RunConfig:
     input_dropout:float=0. # Dropout rate on the training inputs (A.3: 0.2)
     threads:int|None=None # torch threads; default torch's (give 1 to each of two runs sharing a small CPU)
     device:str|None=None # Device of the model and batches: 'cpu', 'cuda', 'cuda:1', 'mps'; default CUDA where there is one
+    optimizer:str='fused' # 'fused': torch's fused AdamW/SGD for every phase (notebook 02e); 'fastai': fastai's own (the runs before 0.2)
+    precision:str='fp32' # 'fp32', or 'bf16': every forward pass under autocast in bfloat16 (notebook 02e)
     resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch)
     keep_checkpoint:bool=False # Keep the checkpoint once the results are written (default: delete it)
 
@@ -72,7 +74,8 @@ class Experiment:
     Config:type = RunConfig  # Its configuration dataclass
     unused:tuple = ()        # Shared options it has no use for: giving one is refused
     trains:bool = True       # False for one that only scores a saved model
-    choices:dict = {'dataset': DATASETS, 'architecture': ('mlp',), 'regularizer': ('adversarial',), 'recipe': ('adam',)}
+    choices:dict = {'dataset': DATASETS, 'architecture': ('mlp',), 'regularizer': ('adversarial',), 'recipe': ('adam',),
+                    'optimizer': ('fused', 'fastai'), 'precision': ('fp32', 'bf16')}
 
     def check(self, c:RunConfig):
         "Refuse options that cannot work, before any data is loaded (raise `UsageError`)"
@@ -113,11 +116,8 @@ class Experiment:
         fmt = (lambda v: f"{100 * v:.2f}%") if result['metric'].endswith('error') else (lambda v: f"{v:.4g}")
         paper = '' if result['paper_value'] is None else f" (paper: {fmt(result['paper_value'])})"
         value = fmt(result['value'])
-        if result.get('std') is not None: value += f" ± {fmt(result['std'])} over seeds {' '.join(map(str, result['seeds']))}"
-        stopped = (result.get('extra') or {}).get('stopped_early')
-        return (f"{result['name']}: {result['metric']} {value}{paper}; {result['epochs']} epochs"
-                + (f" (stopped early, {stopped})" if stopped else '')
-                + f", {result['wall_seconds'] / 60:.1f} min on {result['device']}")
+        return (f"{result['name']}: {result['metric']} {value}{paper}; {result['epochs']} epochs, "
+                f"{result['wall_seconds'] / 60:.1f} min on {result['device']}")
 
 # %% ../nbs/02b_runner.ipynb #5c54d71c
 def _positive(c, *names):
@@ -211,10 +211,9 @@ def _check_resume(exp, c, name):
         if done.exists(): raise UsageError(f"run {name} is complete ({done}) and has no checkpoint: leave out --resume to run it again")
         print(f"{exp.command}: no checkpoint at {ck}: starting run {name} from its first epoch", file=sys.stderr)
 
-def _stopped_early(learn, epochs:int, asked:int)->str|None:
+def _stopped_early(ckpt:Checkpoint, epochs:int, asked:int)->str|None:
     if epochs >= asked: return None
-    nan = not torch.isfinite(torch.as_tensor(getattr(learn, 'loss', 0.))).all()
-    return f"after {epochs} of {asked} epochs: " + ('the training loss became NaN or infinite' if nan else 'a callback ended the fit')
+    return f"after {epochs} of {asked} epochs: " + ('the training loss became NaN or infinite' if ckpt.diverged else 'a callback ended the fit')
 
 def run(exp:Experiment, # The experiment
         config:RunConfig|None=None, # Its options; default `exp.Config()`
@@ -232,6 +231,7 @@ def run(exp:Experiment, # The experiment
     ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c), resume=c.resume) if exp.trains else None
     with no_random(c.seed):
         learn = exp.learner(c, data)
+        if exp.trains: learn.speed_up(c.optimizer, c.precision)  # an AAELearner's (notebook 02e)
         if c.device is not None: learn.dls.device = torch.device(c.device)  # the model follows in fastai's before_fit
         if ckpt is not None or cbs: learn.add_cbs([cb for cb in [ckpt, *(cbs or [])] if cb is not None])
         try: wall, last = exp.fit(learn, c, show)
@@ -243,7 +243,7 @@ def run(exp:Experiment, # The experiment
                                  f"{done} epoch{'s' * (done != 1)}. To go on: {_resume_command(exp, c, name)}")
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
         history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()} if exp.trains else None
-        stopped = _stopped_early(learn, epochs, c.epochs) if exp.trains else None
+        stopped = _stopped_early(ckpt, epochs, c.epochs) if exp.trains else None
         ev = exp.evaluate(learn, c, data, name, last)
     if ckpt is not None: wall += ckpt.seconds_before  # the epochs of earlier sessions
     result = dict(experiment=exp.key, dataset=c.dataset, metric=ev['metric'], value=ev['value'],
@@ -320,6 +320,16 @@ def command_parser(exp:Experiment)->argparse.ArgumentParser:
     p.add_argument('--debug', action='store_true', help='Show the full traceback of an error')
     return p
 
+def full_report(exp:Experiment, result:dict)->str:
+    "What a command prints of a result: `exp.report(result)` and what went wrong if the fit stopped early; mean ± std of several seeds"
+    fmt = (lambda v: f"{100 * v:.2f}%") if result['metric'].endswith('error') else (lambda v: f"{v:.4g}")
+    if result.get('std') is not None:
+        paper = '' if result['paper_value'] is None else f" (paper: {fmt(result['paper_value'])})"
+        return (f"{result['name']}: {result['metric']} {fmt(result['value'])} ± {fmt(result['std'])} over seeds "
+                f"{' '.join(map(str, result['seeds']))} (each: {', '.join(map(fmt, result['values']))}){paper}")
+    stopped = (result.get('extra') or {}).get('stopped_early')
+    return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
+
 def command_main(exp:Experiment, argv:list|None=None):
     "Run `exp` from a command line (`argv`, default `sys.argv[1:]`); bad input ends in one line on stderr and exit status 2"
     # returns nothing: a console script's return value becomes its exit status
@@ -338,7 +348,7 @@ def command_main(exp:Experiment, argv:list|None=None):
         if debug: raise
         print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(2)
-    for result in results: print(exp.report(result))
+    for result in results: print(full_report(exp, result))
     print(f"wrote {Path(args['out'])/'results'/(results[-1]['name'] + '.json')}")
 
 def command(exp:Experiment):

@@ -21,8 +21,7 @@ from .checkpoint import load_opt_state
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer',
-           'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner']
+__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner', 'PRECISIONS', 'fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -274,6 +273,60 @@ class AAELearner(Learner):
         return save_aae(self.model, self.prior, path)
 
     def export(self, *args, **kwargs):
-        "Not supported: `learn.save_aae(path)` keeps model and prior, `learn.save(name)` model and optimizer"
-        raise NotImplementedError("AAELearner.export is not supported: use learn.save_aae(path) to keep the model with "
-                                  "its prior (reload with aae_nb.model.load_aae), or learn.save(name) / learn.load(name) to resume training")
+        "Not supported: `learn.save_aae(path)` keeps model and prior; a `Checkpoint` callback (notebook 02d) keeps a whole fit"
+        raise NotImplementedError("AAELearner.export is not supported: use learn.save_aae(path) to keep the model with its prior "
+                                  "(reload with aae_nb.model.load_aae); to resume training, fit with an aae_nb.checkpoint.Checkpoint "
+                                  "callback (the aae_* commands always do: --resume), which keeps every phase's optimizer and the schedule")
+
+# %% ../nbs/02e_speed.ipynb #6533ca6b
+from functools import partial
+from fastai.optimizer import OptimWrapper, SGD
+from fastcore.basics import patch
+
+# %% ../nbs/02e_speed.ipynb #f6fc4ee8
+def fused_adam(params, lr:float=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
+    "fastai's `Adam` (its defaults, weight decay decoupled) as torch's fused `AdamW`, wrapped so that fastai's schedules drive it"
+    return OptimWrapper(params, partial(torch.optim.AdamW, fused=True), lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
+
+def fused_sgd(params, lr:float=1e-3, mom:float=0.):
+    "fastai's `SGD` with momentum `mom` (no weight decay) as torch's fused `SGD`"
+    return OptimWrapper(params, partial(torch.optim.SGD, fused=True), lr=lr, momentum=mom)
+
+def fused_optimizer(opt_func):
+    "The fused equivalent of fastai's `Adam` or `SGD` (or a `partial` of either, its keywords kept); anything else as it is"
+    base, kw = (opt_func.func, opt_func.keywords) if isinstance(opt_func, partial) else (opt_func, {})
+    if base is Adam and set(kw) <= {'mom', 'sqr_mom', 'eps', 'wd'}: return partial(fused_adam, **kw)
+    if base is SGD and set(kw) <= {'mom'}: return partial(fused_sgd, **kw)
+    return opt_func
+
+# %% ../nbs/02e_speed.ipynb #cf058900
+class Autocast(Callback):
+    "Run every batch's forward passes (all phases', validation's) under `torch.autocast` in `dtype`; weights, losses' sums and optimizer state stay float32"
+    order = -30  # around everything a batch does
+    def __init__(self, dtype=torch.bfloat16): self.dtype = dtype
+    def before_batch(self):
+        self.ctx = torch.autocast(torch.device(self.dls.device).type, dtype=self.dtype)
+        self.ctx.__enter__()
+    def _exit(self):
+        if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+    def after_batch(self): self._exit()
+    def after_cancel_batch(self): self._exit()
+    def after_fit(self): self._exit()
+
+# %% ../nbs/02e_speed.ipynb #fbb4678c
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}
+
+@patch
+def speed_up(self:AAELearner,
+             optimizer:str='fused', # 'fused': torch's fused AdamW/SGD for every phase; 'fastai': fastai's own
+             precision:str='fp32' # 'bf16': forward passes under autocast in bfloat16; 'fp32': none
+            )->AAELearner:
+    "Swap every phase's optimizer for its fused equivalent and/or run the forward passes in bfloat16 (before `fit`)"
+    if optimizer not in ('fused', 'fastai'): raise ValueError(f"unknown optimizer {optimizer!r}: use 'fused' or 'fastai'")
+    if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}: use one of {tuple(PRECISIONS)}")
+    if optimizer == 'fused':
+        self.opt_func, self.opt = fused_optimizer(self.opt_func), None  # fit makes the optimizer anew
+        for cb in self.cbs:
+            if isinstance(cb, RegularizationPhase) and cb.opt_func is not None: cb.opt_func = fused_optimizer(cb.opt_func)
+    if PRECISIONS[precision] is not None: self.add_cb(Autocast(PRECISIONS[precision]))
+    return self

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 from fastai.callback.core import Callback
-from aae_nb.runner import RunInterrupted, UsageError, run
+from aae_nb.runner import RunInterrupted, UsageError, run, full_report
 from aae_nb.semisupervised import SEMI_SUPERVISED
 
 SMALL = dict(dataset='digits', epochs=3, width=64, bs=50, n_labels=50, batch_norm=True)  # every phase, batch norm, input noise
@@ -60,3 +60,18 @@ def test_ctrl_c_then_resume_from_the_command_line(tmp_path):
     assert resumed['value'] == whole['value'] and resumed['extra']['history'] == whole['extra']['history']
     assert resumed['extra']['resumed_after_epoch'] >= 1
     assert resumed['command'] == whole['command']  # --resume and --out are not part of what the run computes
+
+class NaNIn(Callback):
+    "Make the training loss NaN in epoch `epoch`, as a diverging run would"
+    def __init__(self, epoch): self.at = epoch
+    def after_loss(self):
+        if self.epoch == self.at and self.training: self.learn.loss = self.learn.loss * float('nan')
+
+def test_a_run_stopped_by_nan_says_so(tmp_path):
+    from aae_nb.basic import BASIC
+    learn, r, _ = BASIC.train(out=str(tmp_path), dataset='digits', epochs=3, width=32, bs=50, cbs=[NaNIn(1)])
+    assert r['epochs'] == 1 and r['config']['epochs_asked'] == 3
+    assert r['extra']['stopped_early'] == 'after 1 of 3 epochs: the training loss became NaN or infinite'
+    assert 'warning: the fit stopped early, after 1 of 3 epochs' in full_report(BASIC, r)
+    from aae_nb.results import results_table
+    assert '| 1 of 3 |' in results_table(tmp_path/'results')
