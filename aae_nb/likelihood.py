@@ -128,7 +128,7 @@ class LikelihoodExperiment(Experiment):
     key, command, Config, trains = 'likelihood', 'aae_likelihood', LikelihoodConfig, False
     description = "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
     unused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
-              'device', 'optimizer', 'precision')  # it samples and scores on the CPU
+              'device', 'optimizer', 'precision', 'resume', 'keep_checkpoint')  # it samples and scores on the CPU
     choices = {'dataset': ('mnist',)}
 
     def check(self, c):

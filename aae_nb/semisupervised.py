@@ -22,7 +22,7 @@ from .model import (mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, 
                           StyleClassEncoder, CategoricalAAE, COMBINES)
 from .conv import conv_encoder_net, conv_decoder_net
 from .plots import show_grid
-from .training import AAELearner, AdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
+from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
@@ -158,6 +158,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             metrics=None, # More metrics
                             regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
                             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
+                            joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (notebook 02e)
                             **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -174,6 +175,8 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     if regularizer == 'adversarial':
         regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
                 for k, p in parts]
+        if joint_adversaries: regs = [JointAdversarialRegularizer(regs)]
+    elif joint_adversaries: raise ValueError(f"joint_adversaries needs the adversaries: regularizer={regularizer!r} has none")
     elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
         regs = [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
     else: raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
@@ -253,6 +256,7 @@ class SemiSupervisedConfig(RunConfig):
     class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
     disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
     gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
+    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (notebook 02e)
 
 # %% ../nbs/07_semi_supervised.ipynb #b9adc3f4
 class SemiSupervisedExperiment(Experiment):
@@ -278,7 +282,7 @@ class SemiSupervisedExperiment(Experiment):
         return semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=c.code_dim, recipe=c.recipe,
                                        input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
                                        disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
-                                       batch_norm=c.batch_norm, **self.overrides(c))
+                                       batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, **self.overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/07_semi_supervised.ipynb #b8c7d73d
@@ -293,6 +297,7 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
                   recipe=c.recipe, lr=c.lr or r['lr'], input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs,
+                  optimizer=c.optimizer, precision=c.precision, joint_adversaries=c.joint_adversaries,
                   **{k: r[k] for k in ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')})
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last}
     return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)

