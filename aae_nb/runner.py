@@ -227,6 +227,7 @@ def run(exp:Experiment, # The experiment
     name = c.name or exp.run_name(c)
     if exp.trains: _check_resume(exp, c, name)
     if c.threads: torch.set_num_threads(c.threads)
+    made_by = versions()  # the code as it is when the run starts: a commit made while it trains did not make it
     data = data or exp.load_data(c)
     ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c), resume=c.resume) if exp.trains else None
     with no_random(c.seed):
@@ -250,7 +251,7 @@ def run(exp:Experiment, # The experiment
                   paper_value=ev.get('paper_value') if c.dataset == 'mnist' else None,
                   config=ev['config'] | ({'epochs_asked': c.epochs} if exp.trains else {}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(exp.device(learn)),
-                  seed=c.seed, command=command_for(exp, c, name), versions=versions())
+                  seed=c.seed, command=command_for(exp, c, name), versions=made_by)
     extra = ev.get('extra') or {}
     if exp.trains: extra |= {'seconds_per_epoch': round(wall / max(epochs, 1), 1), 'history': history}
     if stopped: extra['stopped_early'] = stopped

@@ -305,7 +305,8 @@ class Autocast(Callback):
     order = -30  # around everything a batch does
     def __init__(self, dtype=torch.bfloat16): self.dtype = dtype
     def before_batch(self):
-        self.ctx = torch.autocast(torch.device(self.dls.device).type, dtype=self.dtype)
+        # no cache of cast weights: every phase steps its optimizer inside the batch, and a cached copy would be stale
+        self.ctx = torch.autocast(torch.device(self.dls.device).type, dtype=self.dtype, cache_enabled=False)
         self.ctx.__enter__()
     def _exit(self):
         if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None

@@ -66,7 +66,7 @@ class HandLoop:
         t0 = time.perf_counter()
         for i in range(n):
             x = self.x[order[i * 100:(i + 1) * 100]].to(self.dev)
-            with torch.autocast(torch.device(self.dev).type, dtype=torch.bfloat16, enabled=self.bf16):
+            with torch.autocast(torch.device(self.dev).type, dtype=torch.bfloat16, enabled=self.bf16, cache_enabled=False):  # steps inside: no stale casts
                 xn = x + 0.3 * torch.randn_like(x)
                 self._step(half_sse(m(xn), x), self.rec)
                 for k in ('y', 'z'):
