@@ -57,7 +57,7 @@ class ClusterError(Metric):
     "§6's error on the validation set, as a fastai metric: clusters named by their most confident validation image"
     def reset(self): self.probs, self.labels = [], []
     def accumulate(self, learn):
-        with torch.no_grad(): self.probs.append(log_odds(learn.model.encode(learn.xb[0])['logits']).detach().cpu())
+        self.probs.append(log_odds(learn.model.codes_of(learn.xb[0])['logits']).cpu())  # the codes the validation pass just computed
         self.labels.append(learn.yb[1].cpu())
     @property
     def value(self):

@@ -317,7 +317,14 @@ class CategoricalAAE(AdversarialAutoencoder):
 
     def forward(self, x, labels=None):
         code = self.encode(x)
+        if not torch.is_grad_enabled(): self._last = (x, code)  # validation: metrics of the class head reuse it (`codes_of`)
         return self.decode(code['z'], code['y'])
+
+    @torch.no_grad()
+    def codes_of(self, x:torch.Tensor)->dict:
+        "The codes of `x`: those of the last forward pass if it was on `x` itself without gradients (validation), else encoded now"
+        last = getattr(self, '_last', None)
+        return last[1] if last is not None and last[0] is x else self.encode(x)
 
     @classmethod
     def from_mlp(cls,

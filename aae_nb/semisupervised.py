@@ -117,7 +117,7 @@ class ClassError(Metric):
     "Share of validation images whose most likely class under q(y|x) is not their label"
     def reset(self): self.wrong, self.n = 0, 0
     def accumulate(self, learn):
-        with torch.no_grad(): pred = learn.model.encode(learn.xb[0])['y'].argmax(1)
+        pred = learn.model.codes_of(learn.xb[0])['y'].argmax(1)  # the codes the validation pass just computed
         self.wrong += (pred != learn.yb[1]).sum().item(); self.n += len(pred)
     @property
     def value(self): return self.wrong / self.n if self.n else None
