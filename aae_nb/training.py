@@ -327,6 +327,7 @@ def speed_up(self:AAELearner,
     if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}: use one of {tuple(PRECISIONS)}")
     if optimizer == 'fused':
         self.opt_func, self.opt = fused_optimizer(self.opt_func), None  # fit makes the optimizer anew
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)], fused=True)  # torch's first optimizer imports torch._dynamo (~2 s): now, not in the fit's time
         for cb in self.cbs:
             if isinstance(cb, RegularizationPhase) and cb.opt_func is not None: cb.opt_func = fused_optimizer(cb.opt_func)
     if PRECISIONS[precision] is not None: self.add_cb(Autocast(PRECISIONS[precision]))
