@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from fastcore.basics import store_attr
 from fastai.callback.core import Callback, CancelEpochException, CancelFitException
+from fastai.optimizer import Optimizer
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'load_opt_state', 'save_atomic', 'config_difference', 'read_checkpoint', 'Checkpoint']
@@ -36,7 +37,7 @@ def load_opt_state(opt, # A fastai `Optimizer` (or a torch one)
                   ):
     "Load `sd` into `opt`, each state tensor on its parameter's device (a checkpoint is read onto the CPU)"
     opt.load_state_dict(sd)
-    if not hasattr(opt, 'all_params'): return  # torch's optimizers cast their state themselves
+    if not isinstance(opt, Optimizer): return  # torch's optimizers (and fastai's OptimWrapper around one) cast their state themselves
     for p, *_ in opt.all_params():
         st = opt.state[p]
         for k, v in st.items():

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'device_name', 'versions', 'write_result', 'read_results', 'write_aggregate',
-           'results_table', 'record_run']
+__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'device_name', 'versions', 'write_result', 'read_result', 'read_results',
+           'write_aggregate', 'results_table', 'record_run']
 
 # %% ../nbs/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
@@ -64,9 +64,13 @@ def write_result(name:str, # File name without `.json`
     path.write_text(json.dumps(data, indent=2, default=float) + '\n')
     return path
 
+def read_result(path:str|Path)->dict:
+    "One results file, with its `name` (the file's stem)"
+    return json.loads(Path(path).read_text()) | {'name': Path(path).stem}
+
 def read_results(folder:str|Path='results')->list:
     "All result files in `folder`, sorted by name"
-    return [json.loads(p.read_text()) | {'name': p.stem} for p in sorted(Path(folder).glob('*.json'))]
+    return [read_result(p) for p in sorted(Path(folder).glob('*.json'))]
 
 def write_aggregate(name:str, # File name without `.json`
                     folder:str|Path, # Where results live

@@ -4,19 +4,19 @@
 
 # %% ../nbs/02b_runner.ipynb #e2e2f1a7
 from __future__ import annotations
-import argparse, difflib, json, os, re, shlex, sys, inspect
+import argparse, difflib, os, re, shlex, sys, inspect
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
 from fastai.torch_core import no_random
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
-from .results import record_run, device_name, versions, write_aggregate
+from .results import record_run, device_name, versions, write_aggregate, read_result
 from .checkpoint import Checkpoint
 
 # %% auto #0
-__all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'Experiment', 'check_config', 'device_available',
-           'option_suffix', 'command_for', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'run', 'run_seeds',
-           'command_parser', 'full_report', 'command_main', 'command']
+__all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'value_format', 'paper_note', 'Experiment', 'check_config',
+           'device_available', 'option_suffix', 'command_for', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path',
+           'results_path', 'run', 'run_seeds', 'command_parser', 'full_report', 'command_main', 'command']
 
 # %% ../nbs/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -66,6 +66,14 @@ def option_help(config_cls:type)->dict:
     return helps
 
 # %% ../nbs/02b_runner.ipynb #6ecfe20b
+def value_format(metric:str):
+    "How a command prints a value of `metric`: errors as percentages, anything else to 4 significant digits"
+    return (lambda v: f"{100 * v:.2f}%") if metric.endswith('error') else (lambda v: f"{v:.4g}")
+
+def paper_note(result:dict)->str:
+    "` (paper: …)` after our number, or nothing where the paper has none"
+    return '' if result['paper_value'] is None else f" (paper: {value_format(result['metric'])(result['paper_value'])})"
+
 class Experiment:
     "One kind of run: its configuration, its command, how it builds, fits and scores a learner"
     key:str = ''             # The `experiment` field of its results files
@@ -113,10 +121,8 @@ class Experiment:
         return run_seeds(self, self.Config(**options), seeds, data, show)
     def report(self, result:dict)->str:
         "What the command prints when the run is over: the number with the paper's beside it, epochs, time, machine"
-        fmt = (lambda v: f"{100 * v:.2f}%") if result['metric'].endswith('error') else (lambda v: f"{v:.4g}")
-        paper = '' if result['paper_value'] is None else f" (paper: {fmt(result['paper_value'])})"
-        value = fmt(result['value'])
-        return (f"{result['name']}: {result['metric']} {value}{paper}; {result['epochs']} epochs, "
+        fmt = value_format(result['metric'])
+        return (f"{result['name']}: {result['metric']} {fmt(result['value'])}{paper_note(result)}; {result['epochs']} epochs, "
                 f"{result['wall_seconds'] / 60:.1f} min on {result['device']}")
 
 # %% ../nbs/02b_runner.ipynb #5c54d71c
@@ -191,20 +197,21 @@ def command_for(exp:Experiment, c:RunConfig, name:str, seeds:list|None=None # Se
 class RunInterrupted(Exception):
     "A run stopped by Ctrl-C or SIGTERM once its checkpoint was safe; the message says how to resume it"
 
-_NOT_CHECKED = ('out', 'name', 'threads', 'save_model', 'resume', 'keep_checkpoint', 'device')  # may change on resuming
+_NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'device')  # may change on resuming: also where and with what it runs
 
 def checkpoint_config(c:RunConfig)->dict:
     "The options a checkpoint must share with the run that resumes it (all but where it runs and where files go)"
     return {k: v for k, v in asdict(c).items() if k not in _NOT_CHECKED}
 
 def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoints'/f'{name}.pth'
+def results_path(c:RunConfig, name:str)->Path: return Path(c.out)/'results'/f'{name}.json'
 
 def _resume_command(exp, c, name)->str:
     return command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
 
 def _check_resume(exp, c, name):
     "Never start over on top of unfinished work, never train again a run that is complete"
-    ck, done = checkpoint_path(c, name), Path(c.out)/'results'/f'{name}.json'
+    ck, done = checkpoint_path(c, name), results_path(c, name)
     if not c.resume and ck.exists():
         raise UsageError(f"{ck} holds an unfinished run of that name: add --resume to continue it, or delete the file to start over")
     if c.resume and not ck.exists():
@@ -278,9 +285,9 @@ def run_seeds(exp:Experiment, # The experiment
     results = []
     for s in seeds:
         cs = replace(c, seed=s, name=f'{name}_seed{s}')
-        done = Path(c.out)/'results'/f'{cs.name}.json'
+        done = results_path(cs, cs.name)
         if c.resume and done.exists() and not checkpoint_path(cs, cs.name).exists():
-            results.append(json.loads(done.read_text()) | {'name': cs.name})  # finished before the series was stopped
+            results.append(read_result(done))  # finished before the series was stopped
             continue
         results.append(run(exp, cs, data, show)[1])
     return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds))
@@ -323,11 +330,10 @@ def command_parser(exp:Experiment)->argparse.ArgumentParser:
 
 def full_report(exp:Experiment, result:dict)->str:
     "What a command prints of a result: `exp.report(result)` and what went wrong if the fit stopped early; mean ± std of several seeds"
-    fmt = (lambda v: f"{100 * v:.2f}%") if result['metric'].endswith('error') else (lambda v: f"{v:.4g}")
     if result.get('std') is not None:
-        paper = '' if result['paper_value'] is None else f" (paper: {fmt(result['paper_value'])})"
+        fmt = value_format(result['metric'])
         return (f"{result['name']}: {result['metric']} {fmt(result['value'])} ± {fmt(result['std'])} over seeds "
-                f"{' '.join(map(str, result['seeds']))} (each: {', '.join(map(fmt, result['values']))}){paper}")
+                f"{' '.join(map(str, result['seeds']))} (each: {', '.join(map(fmt, result['values']))}){paper_note(result)}")
     stopped = (result.get('extra') or {}).get('stopped_early')
     return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
 
