@@ -18,8 +18,8 @@ from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'log_odds', 'cluster_scores', 'cluster_labels',
-           'cluster_error', 'ClusterError', 'majority_labels', 'clustering_learner', 'cluster_heads', 'cluster_members',
-           'cluster_figure', 'ClusteringConfig', 'ClusteringExperiment']
+           'cluster_error', 'ClusterError', 'majority_labels', 'MajorityError', 'YConfidence', 'clustering_learner',
+           'cluster_heads', 'cluster_members', 'cluster_figure', 'ClusteringConfig', 'ClusteringExperiment']
 
 # %% ../nbs/08_clustering.ipynb #6f860ec9
 def log_odds(logits:torch.Tensor)->torch.Tensor:
@@ -55,17 +55,20 @@ def cluster_error(probs:torch.Tensor, # q(y|x) of the examples to score (the tes
 
 class ClusterError(Metric):
     "§6's error on the validation set, as a fastai metric: clusters named by their most confident validation image"
+    naming = 'cluster_error'
     def reset(self): self.probs, self.labels = [], []
     def accumulate(self, learn):
-        self.probs.append(log_odds(learn.model.codes_of(learn.xb[0])['logits']).cpu())  # the codes the validation pass just computed
+        self.probs.append(log_odds(learn.model.codes_of(learn.xb[0])['logits']).float().cpu())  # the codes the validation pass just computed
         self.labels.append(learn.yb[1].cpu())
+    def names(self, p, l): return cluster_labels(p, l)
     @property
     def value(self):
         if not self.probs: return None
         p, l = torch.cat(self.probs), torch.cat(self.labels)
-        return cluster_error(p, l, cluster_labels(p, l))
+        return cluster_error(p, l, self.names(p, l))
     @property
-    def name(self): return 'cluster_error'
+    def name(self): return self.naming
+
 
 # %% ../nbs/08_clustering.ipynb #c5a1d7e3
 def majority_labels(scores:torch.Tensor, # q(y|x), or its log-odds, of the labelled examples (the validation set), `(n, n_clusters)`
@@ -78,6 +81,20 @@ def majority_labels(scores:torch.Tensor, # q(y|x), or its log-odds, of the label
     for i in best.unique(): names[i] = labels[best == i].mode().values
     return names
 
+class MajorityError(ClusterError):
+    "The validation error with clusters named by `majority_labels`, as a fastai metric: a diagnostic beside `ClusterError`"
+    naming = 'majority_error'
+    def names(self, p, l): return majority_labels(p, l)
+
+class YConfidence(ClusterError):
+    "Mean over the validation images of q(y|x)'s largest probability: 1 when every code is one-hot, as the categorical prior asks"
+    def accumulate(self, learn): self.probs.append(learn.model.codes_of(learn.xb[0])['logits'].float().softmax(1).amax(1).cpu())
+    @property
+    def value(self): return torch.cat(self.probs).mean().item() if self.probs else None
+    @property
+    def name(self): return 'y_confidence'
+
+
 # %% ../nbs/08_clustering.ipynb #fda2217d
 def clustering_learner(dls, # `DataLoaders` (labels used only by the validation metric)
                        n_clusters:int=16, # Clusters (Table 3: 16 and 30)
@@ -89,7 +106,7 @@ def clustering_learner(dls, # `DataLoaders` (labels used only by the validation 
     "§6's model: §5's without the labelled phase, y over `n_clusters`"
     if n_clusters < 2: raise ValueError(f"n_clusters={n_clusters}: clustering needs at least 2 clusters")
     return semi_supervised_learner(dls, None, n_classes=n_clusters, code_dim=code_dim, input_noise=0., input_dropout=input_dropout,
-                                   batch_norm=batch_norm, metrics=[ClusterError()], **kwargs)
+                                   batch_norm=batch_norm, metrics=[ClusterError(), MajorityError(), YConfidence()], **kwargs)
 
 # %% ../nbs/08_clustering.ipynb #65afa651
 def cluster_heads(learn:AAELearner)->torch.Tensor:
@@ -136,12 +153,16 @@ class ClusteringConfig(RunConfig):
     input_dropout:float=0.2 # Dropout rate on the training inputs (A.3: 0.2)
     n_clusters:int=16 # Clusters (Table 3: 16 and 30)
     code_dim:int=5 # Size of the style z (A.3: 5)
+    disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
+    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
+    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step (notebook 02e)
 
 class ClusteringExperiment(Experiment):
     "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
     key, command, Config = 'clustering', 'aae_clustering', ClusteringConfig
     description = "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
     unused = ('input_noise',)
+    def overrides(self, c): return {k: getattr(c, k) for k in ('disc_lr_mult', 'gen_lr_mult') if getattr(c, k) is not None}
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
 
     def check(self, c):
@@ -152,7 +173,8 @@ class ClusteringExperiment(Experiment):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)
         return clustering_learner(dls, c.n_clusters, c.code_dim, c.input_dropout, c.batch_norm, recipe=c.recipe, hidden=(c.width, c.width),
-                                  disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture)
+                                  disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
+                                  joint_adversaries=c.joint_adversaries, **self.overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
@@ -164,9 +186,11 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     test_probs = cluster_scores(learn.model, data['test'].x)
     err = cluster_error(test_probs, data['test'].y, names)
     figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
+    r = RECIPES[c.recipe] | self.overrides(c)
     config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
-                  recipe=c.recipe, lr=c.lr or RECIPES[c.recipe]['lr'], input_dropout=c.input_dropout, batch_norm=c.batch_norm, bs=c.bs,
-                  regularizer=c.regularizer, architecture=c.architecture)
+                  recipe=c.recipe, lr=c.lr or r['lr'], input_dropout=c.input_dropout, batch_norm=c.batch_norm, bs=c.bs,
+                  regularizer=c.regularizer, architecture=c.architecture, optimizer=c.optimizer, precision=c.precision,
+                  joint_adversaries=c.joint_adversaries, **{k: r[k] for k in ('opt', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')})
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)
