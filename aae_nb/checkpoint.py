@@ -72,7 +72,8 @@ class Checkpoint(Callback):
                  path:str|Path, # The checkpoint file
                  config:dict|None=None, # What the run was asked to do; a checkpoint written under another is refused
                  resume:bool=False, # Continue from `path` (if it exists)
-                 catch_signals:bool=True # Stop cleanly on SIGINT and SIGTERM (only in the main thread)
+                 catch_signals:bool=True, # Stop cleanly on SIGINT and SIGTERM (only in the main thread)
+                 write:bool=True # Write the file (of several processes, one writes; all gather their state)
                 ):
         store_attr()
         self.path = Path(path)
@@ -95,7 +96,7 @@ class Checkpoint(Callback):
     def _on_signal(self, signum, frame):
         self.stopped_by = _SIGNALS[signum]
         signal.signal(signum, self._old_handlers.get(signum, signal.SIG_DFL))  # a second Ctrl-C stops at once
-        print(f"\n{self.stopped_by}: stopping after this batch ({self.stopped_by} again to stop at once, losing the epoch)",
+        if self.write: print(f"\n{self.stopped_by}: stopping after this batch ({self.stopped_by} again to stop at once, losing the epoch)",
               file=sys.stderr, flush=True)
 
     def before_epoch(self):
@@ -113,7 +114,7 @@ class Checkpoint(Callback):
         if self.epoch > self.start: self._write()  # the state at the end of the last epoch: nothing has run since
 
     def after_batch(self):
-        if self.stopped_by: raise CancelFitException
+        if self.stopped_by and self.training: raise CancelFitException  # after a training batch, where processes agree (notebook 15)
 
     def release_signals(self):
         "Give SIGINT and SIGTERM back to their previous handlers"
@@ -134,17 +135,19 @@ class Checkpoint(Callback):
         rec, learn = self.learn.recorder, self.learn
         self.rows.append(list(rec.log))
         done = len(rec.values)
-        save_atomic(dict(format=1, config=self.config, epoch=done, n_epoch=self.n_epoch, rows=self.rows,
-                         seconds=self.seconds_before + time.time() - self.t0, model=learn.model.state_dict(),
-                         opt=learn.opt.state_dict(), phases=[cb.checkpoint_state() for cb in self._phases()],
-                         recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
-                                       smooth=(rec.smooth_loss.count, rec.smooth_loss.val)),
-                         train_iter=learn.train_iter, rng=rng_states(learn.dls)), self.path)
+        state = dict(format=1, config=self.config, epoch=done, n_epoch=self.n_epoch, rows=self.rows,
+                     seconds=self.seconds_before + time.time() - self.t0, model=learn.model.state_dict(),
+                     opt=learn.opt.state_dict(), phases=[cb.checkpoint_state() for cb in self._phases()],
+                     recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
+                                   smooth=(rec.smooth_loss.count, rec.smooth_loss.val)),
+                     train_iter=learn.train_iter, rng=rng_states(learn.dls))
+        if self.write: save_atomic(state, self.path)
 
     def _phases(self): return [cb for cb in self.learn.cbs if hasattr(cb, 'checkpoint_state')]
 
     def _restore(self, ck):
         learn, rec = self.learn, self.learn.recorder
+        set_rng_states(ck['rng'], learn.dls)  # first: a phase may restore its own (each process's stream, notebook 15)
         learn.model.load_state_dict(ck['model'])
         load_opt_state(learn.opt, ck['opt'])
         phases = self._phases()
@@ -155,4 +158,3 @@ class Checkpoint(Callback):
         rec.lrs, rec.iters, rec.losses, rec.values = r['lrs'], r['iters'], r['losses'], r['values']
         rec.smooth_loss.count, rec.smooth_loss.val = r['smooth']
         learn.train_iter = ck['train_iter']
-        set_rng_states(ck['rng'], learn.dls)

@@ -269,14 +269,33 @@ class AAEDataLoader(DataLoader):
     "A fastai `DataLoader` over `LabelledImages` that builds each batch with one indexing operation"
     n_inp = 1
     labelled_share = None  # if set, every batch holds this share of images with known labels (see `aae_dataloaders`)
+    rank, world_size = 0, 1  # this process's shard of every epoch (see `shard`)
+
+    def shard(self, rank:int, world_size:int):
+        "Yield only the `rank`-th of `world_size` interleaved shares of each epoch's order (data-parallel training: every process shuffles alike)"
+        if not 0 <= rank < world_size: raise ValueError(f"rank {rank} is not in [0, {world_size})")
+        n = len(self.dataset) // world_size
+        if self.bs and n < self.bs:
+            raise ValueError(f"{len(self.dataset)} training images over {world_size} processes leave {n} each, fewer than a batch of {self.bs}: lower --bs or train on more images")
+        self.rank, self.world_size, self.n = rank, world_size, n
 
     def get_idxs(self):
+        if self.world_size == 1: return self.epoch_order()
+        n, self.n = self.n, len(self.dataset)
+        try: idxs = self.epoch_order()
+        finally: self.n = n
+        return idxs[:n * self.world_size][self.rank::self.world_size]  # the union over processes is one process's order
+
+    def epoch_order(self):
+        "The order of all images in this epoch: fastai's shuffle, or batches that each hold `labelled_share` known labels"
         if not self.labelled_share: return super().get_idxs()
         known = self.dataset.known
         n_batches, k = len(self.dataset) // self.bs, round(self.bs * self.labelled_share)
+        # several processes must draw the same order: from the loader's own generator, which they share
+        gen = None if self.world_size == 1 else torch.Generator().manual_seed(self.rng.getrandbits(63))
         def stream(pool, m):  # `m` indices from `pool`, each pass through it a fresh permutation
             passes = -(-m // len(pool))
-            return torch.cat([pool[torch.randperm(len(pool))] for _ in range(passes)])[:m].view(n_batches, -1)
+            return torch.cat([pool[torch.randperm(len(pool), generator=gen)] for _ in range(passes)])[:m].view(n_batches, -1)
         lab = stream(known.nonzero().flatten(), n_batches * k)
         unl = stream((~known).nonzero().flatten(), n_batches * (self.bs - k))
         return torch.cat([lab, unl], 1).flatten().tolist()

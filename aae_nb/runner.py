@@ -12,11 +12,13 @@ from fastai.torch_core import no_random
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
 from .results import record_run, device_name, versions, write_aggregate, read_result
 from .checkpoint import Checkpoint
+from .distributed import join_processes, leave_processes, DataParallel, world
 
 # %% auto #0
 __all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'value_format', 'paper_note', 'Experiment', 'check_config',
-           'device_available', 'option_suffix', 'command_for', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path',
-           'results_path', 'run', 'run_seeds', 'command_parser', 'full_report', 'command_main', 'command']
+           'device_available', 'option_suffix', 'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config',
+           'checkpoint_path', 'results_path', 'run', 'run_seeds', 'command_parser', 'full_report', 'command_main',
+           'command']
 
 # %% ../nbs/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -191,7 +193,16 @@ def command_for(exp:Experiment, c:RunConfig, name:str, seeds:list|None=None # Se
         if isinstance(v, bool): parts.append(f"--{f.name}" if v else f"--no-{f.name}")
         else: parts += [f"--{f.name}", _arg(v)]
     if seeds: parts += ['--seeds', *map(str, seeds)]
-    return ' '.join(parts + ['--name', _arg(name)])
+    return launcher() + ' '.join(parts + ['--name', _arg(name)])
+
+def launcher()->str:
+    "What starts the processes of this run, before its command: nothing, or torchrun with the processes per machine and machines it has now"
+    w = world()
+    if w.size == 1: return ''
+    local = int(os.environ.get('LOCAL_WORLD_SIZE', w.size))
+    machines = '--standalone' if local == w.size else f'--nnodes {w.size // local} --rdzv_endpoint HOST:PORT'
+    return f'torchrun {machines} --nproc_per_node {local} --no-python '
+
 
 # %% ../nbs/02b_runner.ipynb #e8ead248
 class RunInterrupted(Exception):
@@ -228,20 +239,25 @@ def run(exp:Experiment, # The experiment
         show:bool=False, # Show fastai's progress bar and metrics table
         cbs:list|None=None # More callbacks for the fit
        )->tuple:
-    "Check, train (checkpointed), evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
+    "Check, train (checkpointed; data-parallel under torchrun), evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
     c = exp.Config() if config is None else config
     check_config(exp, c, data is not None)
     name = c.name or exp.run_name(c)
     if exp.trains: _check_resume(exp, c, name)
     if c.threads: torch.set_num_threads(c.threads)
     made_by = versions()  # the code as it is when the run starts: a commit made while it trains did not make it
+    w, device = join_processes(c.device) if exp.trains else (None, c.device)  # one process, or each of torchrun's (notebook 15)
+    parallel = w is not None and w.size > 1
+    show = show and not (parallel and not w.main)  # one progress bar and table: the first process's
     data = data or exp.load_data(c)
-    ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c), resume=c.resume) if exp.trains else None
+    ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c) | ({'world_size': w.size} if parallel else {}), resume=c.resume,
+                      write=not parallel or w.main) if exp.trains else None
     with no_random(c.seed):
         learn = exp.learner(c, data)
         if exp.trains: learn.speed_up(c.optimizer, c.precision)  # an AAELearner's (notebook 02e)
-        if c.device is not None: learn.dls.device = torch.device(c.device)  # the model follows in fastai's before_fit
-        if ckpt is not None or cbs: learn.add_cbs([cb for cb in [ckpt, *(cbs or [])] if cb is not None])
+        if device is not None: learn.dls.device = torch.device(device)  # the model follows in fastai's before_fit
+        more = [ckpt, DataParallel() if parallel else None, *(cbs or [])]
+        if any(cb is not None for cb in more): learn.add_cbs([cb for cb in more if cb is not None])
         try: wall, last = exp.fit(learn, c, show)
         finally:
             if ckpt is not None: ckpt.release_signals()
@@ -252,12 +268,13 @@ def run(exp:Experiment, # The experiment
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
         history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()} if exp.trains else None
         stopped = _stopped_early(ckpt, epochs, c.epochs) if exp.trains else None
+        if parallel and not w.main: return learn, None, {}  # the first process evaluates and writes
         ev = exp.evaluate(learn, c, data, name, last)
     if ckpt is not None: wall += ckpt.seconds_before  # the epochs of earlier sessions
     result = dict(experiment=exp.key, dataset=c.dataset, metric=ev['metric'], value=ev['value'],
                   paper_value=ev.get('paper_value') if c.dataset == 'mnist' else None,
-                  config=ev['config'] | ({'epochs_asked': c.epochs} if exp.trains else {}),
-                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(exp.device(learn)),
+                  config=ev['config'] | ({'epochs_asked': c.epochs, 'world_size': w.size, 'global_bs': c.bs * w.size} if exp.trains else {}),
+                  epochs=epochs, wall_seconds=round(wall, 1), device=device_name(exp.device(learn)) + (f', {w.size} processes' if parallel else ''),
                   seed=c.seed, command=command_for(exp, c, name), versions=made_by)
     extra = ev.get('extra') or {}
     if exp.trains: extra |= {'seconds_per_epoch': round(wall / max(epochs, 1), 1), 'history': history}
@@ -290,6 +307,7 @@ def run_seeds(exp:Experiment, # The experiment
             results.append(read_result(done))  # finished before the series was stopped
             continue
         results.append(run(exp, cs, data, show)[1])
+    if None in results: return results, None  # a process other than the first under torchrun: it writes nothing
     return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds))
 
 # %% ../nbs/02b_runner.ipynb #d79c2690
@@ -349,12 +367,14 @@ def command_main(exp:Experiment, argv:list|None=None):
             per_seed, aggregate = run_seeds(exp, exp.Config(**args), seeds, show=True)
             results = [*per_seed, aggregate]
     except RunInterrupted as e:
-        print(f"{exp.command}: {e}", file=sys.stderr)
+        if world().main: print(f"{exp.command}: {e}", file=sys.stderr)  # under torchrun every process stops; one says so
         sys.exit(130)
     except (ValueError, FileNotFoundError) as e:
         if debug: raise
         print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(2)
+    finally: leave_processes()
+    if results[-1] is None: return  # under torchrun, the first process reports
     for result in results: print(full_report(exp, result))
     print(f"wrote {Path(args['out'])/'results'/(results[-1]['name'] + '.json')}")
 

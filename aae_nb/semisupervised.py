@@ -108,10 +108,14 @@ class ClassificationPhase(RegularizationPhase):
         _phase_step(self._params, loss, self.class_opt)
         self.end_phase({'class_loss': loss})
 
-    def checkpoint_state(self)->dict: return super().checkpoint_state() | {'queues': self.batches._queues}
+    def checkpoint_state(self)->dict: return super().checkpoint_state() | self.process_state()
     def load_checkpoint_state(self, state:dict):
         super().load_checkpoint_state(state)
-        self.batches._queues = list(state['queues'])  # where each class's labelled examples were in their current shuffle
+        self.load_process_state(state)
+    def process_state(self)->dict:
+        "Where each class's labelled examples are in their current shuffle: each process of a data-parallel run has its own (notebook 15)"
+        return {'queues': self.batches._queues}
+    def load_process_state(self, state:dict): self.batches._queues = list(state['queues'])
 
 class ClassError(Metric):
     "Share of validation images whose most likely class under q(y|x) is not their label"
