@@ -112,7 +112,8 @@ class DataParallel(Callback):
         if not self.training: return  # every process validates on all of the validation set, with the same model
         learn, ck = self.learn, self._checkpoint()
         bufs = [b for b in learn.model.buffers() if b.is_floating_point()]  # batch norm's running means and variances
-        flags = torch.tensor([float(learn.loss.detach()), float(ck is not None and ck.stopped_by is not None)], device=bufs[0].device if bufs else 'cpu')
+        dev = next(learn.model.parameters()).device  # NCCL sends only CUDA tensors
+        flags = torch.tensor([float(learn.loss.detach()), float(ck is not None and ck.stopped_by is not None)], device=dev)
         stats = [*bufs, flags.to(bufs[0].dtype) if bufs else flags]
         average(stats, self.world.size)
         learn.loss = stats[-1][0].detach().float()  # the mean loss of the batch over processes (NaN if any is)
@@ -122,7 +123,10 @@ class DataParallel(Callback):
         "The phases' epoch means (losses, accuracies) over all processes' shards, not one process's"
         for ph in self._phases():
             keys = sorted(ph._sums)
-            if keys: sums = [torch.as_tensor(ph._sums[k], dtype=torch.float32) for k in keys]; average(sums, self.world.size); ph._sums.update(zip(keys, sums))
+            if not keys: continue
+            sums = [torch.as_tensor(ph._sums[k], dtype=torch.float32, device=next(self.learn.model.parameters()).device) for k in keys]
+            average(sums, self.world.size)
+            ph._sums.update(zip(keys, sums))
 
     def _phases(self):
         for cb in self.learn.cbs:

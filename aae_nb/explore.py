@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_explore.ipynb #539e3b97
 from __future__ import annotations
-import io, time
+import base64, io, time
 import torch
 import ipywidgets as widgets
 from matplotlib.figure import Figure
@@ -20,9 +20,9 @@ from .clustering import cluster_members, cluster_scores
 from .plots import image_grid
 
 # %% auto #0
-__all__ = ['as_model', 'label_classes', 'check_code_size', 'slider_ranges', 'decode_images', 'ExplorerFigure', 'DecoderExplorer',
-           'style_label_explorer', 'cluster_strip', 'ClusterBrowser', 'interpolate_codes', 'interpolation_strip',
-           'InterpolationExplorer']
+__all__ = ['as_model', 'label_classes', 'check_code_size', 'slider_ranges', 'covering', 'decode_images', 'ExplorerFigure',
+           'DecoderExplorer', 'style_label_explorer', 'cluster_strip', 'ClusterBrowser', 'interpolate_codes',
+           'interpolation_strip', 'InterpolationExplorer']
 
 # %% ../nbs/10_explore.ipynb #4c0ff8aa
 def as_model(learn_or_model)->AdversarialAutoencoder:
@@ -63,6 +63,16 @@ def slider_ranges(prior:Prior, # The prior of the code
     with no_random(0): s = prior.sample(n_samples)
     return torch.stack([s.quantile(tail, 0), s.quantile(1 - tail, 0)], 1)
 
+def covering(ranges:torch.Tensor, # `(dim, 2)` slider ranges, from `slider_ranges`
+             codes:torch.Tensor|None, # Codes of real images `(n, dim)`, or None
+             share:float=0.999 # Share of the codes, in each dimension, the ranges must hold
+            )->torch.Tensor:
+    "Widen `ranges` to hold `share` of `codes` in each dimension: a trained model's codes need not stay inside the prior's ±3 std"
+    if codes is None: return ranges
+    c = torch.as_tensor(codes, dtype=torch.float32)
+    q = torch.stack([c.quantile((1 - share) / 2, 0), c.quantile((1 + share) / 2, 0)], 1)
+    return torch.stack([torch.minimum(ranges[:, 0], q[:, 0]), torch.maximum(ranges[:, 1], q[:, 1])], 1)
+
 def decode_images(model:AdversarialAutoencoder, # A trained model
                   z:torch.Tensor, # Codes `(n, code_dim)`
                   labels:torch.Tensor|None=None # Classes `(n,)`, for a decoder that takes them
@@ -81,8 +91,11 @@ def _figure_png(fig:Figure)->bytes:
     buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
 
 class _Shown:
-    "A widget wrapper that Jupyter shows as its `widget`"
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+    "A widget wrapper that Jupyter shows as its `widget`, and a viewer without widgets (GitHub, nbconvert) as a picture of it"
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        bundle['image/png'] = base64.b64encode(self.image.value).decode()  # the view as it is now; live front ends prefer the widget
+        return bundle
 
 class ExplorerFigure:
     "A decoded image, an optional row of images and an optional map of 2-D codes with the current point, updated in place"
@@ -93,6 +106,7 @@ class ExplorerFigure:
                  code_labels:torch.Tensor|None=None, # Their classes, to colour the map
                  point:torch.Tensor|None=None, # The current code, marked on the map
                  title:str='', # Title over the image
+                 limits:torch.Tensor|None=None, # The map's `(2, 2)` low and high ends (the sliders' ranges); default the codes'
                  size:float=2.6, # Height of the figure in inches
                  dpi:int=80 # Resolution of the PNG
                 ):
@@ -114,6 +128,7 @@ class ExplorerFigure:
             max_.scatter(codes[:, 0], codes[:, 1], c=code_labels, cmap='tab10', s=2, alpha=0.5)
             self.point = max_.scatter([0.], [0.], c='red', marker='x', s=80, zorder=3)
             max_.set_title('test codes and this point', fontsize=9); max_.tick_params(labelsize=7)
+            if limits is not None: max_.set_xlim(*map(float, limits[0])); max_.set_ylim(*map(float, limits[1]))
             if point is not None: self.point.set_offsets(point.reshape(1, 2))
         self.fig.tight_layout()
         # blitting: draw the still parts (axes, titles, the map's 10,000 points) once; a redraw paints only what moves
@@ -152,6 +167,8 @@ class DecoderExplorer(_Shown):
                 ):
         self.model, self.prior = _model_and_prior(learn_or_model, prior)
         self.n_classes, ranges = label_classes(self.model), slider_ranges(self.prior, n_std)
+        if codes is not None and codes.shape[1:] == (self.prior.dim,): ranges = covering(ranges, codes)  # the map and the sliders agree
+        self.ranges = ranges
         start = ranges.mean(1) if start is None else torch.as_tensor(start, dtype=torch.float32).flatten()
         if start.shape != (self.prior.dim,): raise ValueError(f"start must have {self.prior.dim} values, one per code dimension, got {tuple(start.shape)}")
         step = float((ranges[:, 1] - ranges[:, 0]).min()) / 100
@@ -166,7 +183,7 @@ class DecoderExplorer(_Shown):
             controls.insert(0, self.class_picker)
         self.show_row = row and bool(self.n_classes)
         image, row_images = self.images()
-        self.figure = ExplorerFigure(image, row_images, codes, code_labels, self.z[0])
+        self.figure = ExplorerFigure(image, row_images, codes, code_labels, self.z[0], limits=ranges if codes is not None else None)
         self.image = widgets.Image(value=self.figure.png(), format='png')
         for c in controls: c.observe(self.update, names='value')
         self.widget = widgets.HBox([widgets.VBox(controls), self.image])

@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_model.ipynb #00000001
 from __future__ import annotations
+import importlib.util
 from pathlib import Path
 import torch
 from torch import nn
@@ -12,7 +13,7 @@ from .priors import Prior, prior_from_config
 from .conv import conv_encoder_net, conv_decoder_net
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'AdversarialAutoencoder', 'save_aae', 'load_aae', 'encode_all', 'decode_all', 'COMBINES', 'StyleClassEncoder', 'CategoricalAAE']
+__all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all', 'COMBINES', 'StyleClassEncoder', 'CategoricalAAE']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
@@ -193,27 +194,42 @@ class AdversarialAutoencoder(nn.Module):
 # %% ../nbs/02_model.ipynb #00000014
 def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAutoencoder.from_mlp`
              prior:Prior, # The prior it was trained with
-             path:str|Path # File to write
+             path:str|Path, # File to write
+             compact:bool=False # Only what decoding and encoding need: no discriminators, weights in float16 (a third to a quarter of the size)
             )->Path:
     "Save a model, the recipe to rebuild it and its prior to `path`"
     if model.config is None: raise ValueError("save_aae needs a model built by AdversarialAutoencoder.from_mlp; save others with learn.save")
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({'model_config': model.config, 'state_dict': state, 'prior': prior.to_config()}, path)
+    state, config = {k: v.detach().cpu() for k, v in model.state_dict().items()}, dict(model.config)
+    if compact:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items() if not k.startswith('discriminators.')}
+        config['disc_hidden'] = None
+        if 'disc_label_dim' in config: config['disc_label_dim'] = 0
+    torch.save({'model_config': config, 'state_dict': state, 'prior': prior.to_config()}, path)
     return path
 
 MODEL_KINDS = {'mlp': AdversarialAutoencoder}  # what `load_aae` can rebuild, by the `kind` in a saved config; §5 adds 'categorical'
+PRETRAINED = Path(importlib.util.find_spec('aae_nb').origin).parent/'pretrained'  # trained models that come with the package
 
-def load_aae(path:str|Path, # File written by `save_aae`
+def pretrained_models()->list:
+    "Names of the trained models that come with aae_nb (`load_aae(name)` loads one; notebook 10 says how each was trained)"
+    return sorted(p.stem for p in PRETRAINED.glob('*.pth'))
+
+def load_aae(path:str|Path, # File written by `save_aae`, or the name of a model in `pretrained_models()`
              device:str|torch.device='cpu' # Device to put the model on
             )->tuple:
-    "Load `(model, prior)` saved by `save_aae`, the model in eval mode"
+    "Load `(model, prior)` saved by `save_aae`, the model in eval mode (float32, whatever precision it was saved in)"
+    if not Path(path).exists():
+        if str(path) not in pretrained_models():
+            raise FileNotFoundError(f"no model file {path}, and no model of that name comes with aae_nb: give the path of a file "
+                                    f"that save_aae (or --save_model) wrote, or one of {pretrained_models()}")
+        path = PRETRAINED/f'{path}.pth'
     d = torch.load(path, map_location=device, weights_only=True)
     config = dict(d['model_config'])
     kind = config.pop('kind', 'mlp')
     if kind not in MODEL_KINDS: raise ValueError(f"{path} holds a model of kind {kind!r}, which this aae_nb does not know: upgrade aae_nb")
     model = MODEL_KINDS[kind].from_mlp(**config)
-    model.load_state_dict(d['state_dict'])
+    model.load_state_dict(d['state_dict'])  # copied into the float32 parameters
     return model.to(device).eval(), prior_from_config(d['prior'])
 
 # %% ../nbs/02_model.ipynb #00000017

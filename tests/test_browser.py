@@ -50,6 +50,8 @@ def jupyterlab(tmp_path):
         pytest.skip(why)
     work = tmp_path/'nbs'; work.mkdir()
     _without_outputs(NOTEBOOK, work/'explore.ipynb')
+    (tmp_path/'results').mkdir()  # the notebook shows how its trained models were made, from their results files
+    for f in (ROOT/'results').glob('explore_*.json'): shutil.copy(f, tmp_path/'results'/f.name)
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, IN_TEST='1', JUPYTER_RUNTIME_DIR=str(tmp_path/'runtime'),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path/'workspaces'), JUPYTER_CONFIG_DIR=str(tmp_path/'config'))
@@ -112,7 +114,7 @@ def test_slider_redraws_the_image_in_a_browser(jupyterlab):
             explorer.scroll_into_view_if_needed()
             src_before, png_before = image.get_attribute('src'), image.screenshot()
             if shots: shots.mkdir(parents=True, exist_ok=True); explorer.screenshot(path=str(shots/'explore_before.png'))
-            readout_before = float(explorer.locator('.widget-readout').first.inner_text())
+            readout_before = float(explorer.locator('.widget-readout').first.inner_text().replace('\u2212', '-'))
             handle.focus()
             for _ in range(40): page.keyboard.press('ArrowRight')
             page.wait_for_function('([img, src]) => img.getAttribute("src") !== src', arg=[image.element_handle(), src_before],
@@ -120,10 +122,18 @@ def test_slider_redraws_the_image_in_a_browser(jupyterlab):
             page.wait_for_timeout(500)  # let the new image paint
             png_after = image.screenshot()
             if shots: explorer.screenshot(path=str(shots/'explore_after.png'))
-            readout = float(explorer.locator('.widget-readout').first.inner_text())
+            readout = float(explorer.locator('.widget-readout').first.inner_text().replace('\u2212', '-'))
         except Exception:
             page.screenshot(path=str(Path(os.environ.get('AAE_NB_SCREENSHOTS') or '.')/'browser_failure.png'), full_page=True)
             raise
         finally: browser.close()
     assert readout > readout_before, f"the slider did not move (readout {readout_before} -> {readout})"
     assert png_after != png_before, "the rendered image is the same after the slider moved"
+    # the figure is the decoded digit (left half) beside the map of test codes with the current point (right half)
+    import io
+    import numpy as np
+    from PIL import Image
+    before, after = (np.asarray(Image.open(io.BytesIO(b)).convert('L'), dtype=float) for b in (png_before, png_after))
+    half = before.shape[1] // 2
+    assert np.abs(before[:, :half] - after[:, :half]).mean() > 1, "the decoded digit did not change"
+    assert np.abs(before[:, half:] - after[:, half:]).max() > 50, "the point did not move on the map"
