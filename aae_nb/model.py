@@ -382,4 +382,4 @@ class CategoricalAAE(AdversarialAutoencoder):
                             batch_norm=batch_norm, architecture=architecture, channels=tuple(channels))
         return model
 
-MODEL_KINDS['categorical'] = CategoricalAAE  # `load_aae` rebuilds the kind a saved model names
+MODEL_KINDS.setdefault('categorical', CategoricalAAE)  # `load_aae` rebuilds the kind a saved model names (the module's own class: running this notebook must not replace it)
