@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from fastai.callback.core import Callback
+from fastcore.basics import patch
 from .checkpoint import rng_states, set_rng_states
 
 # %% auto #0
@@ -108,44 +109,55 @@ class DataParallel(Callback):
             for ph, s in zip(self._own_states(), self.resumed['phases']): ph.load_process_state(s)
             self.resumed = None
 
-    def after_batch(self):
-        if not self.training: return  # every process validates on all of the validation set, with the same model
-        learn, ck = self.learn, self._checkpoint()
-        bufs = [b for b in learn.model.buffers() if b.is_floating_point()]  # batch norm's running means and variances
-        dev = next(learn.model.parameters()).device  # NCCL sends only CUDA tensors
-        flags = torch.tensor([float(learn.loss.detach()), float(ck is not None and ck.stopped_by is not None)], device=dev)
-        stats = [*bufs, flags.to(bufs[0].dtype) if bufs else flags]
-        average(stats, self.world.size)
-        learn.loss = stats[-1][0].detach().float()  # the mean loss of the batch over processes (NaN if any is)
-        if stats[-1][1] > 0 and ck is not None and ck.stopped_by is None: ck.stopped_by = _SIGNAL_ELSEWHERE
 
-    def after_train(self):
-        "The phases' epoch means (losses, accuracies) over all processes' shards, not one process's"
-        for ph in self._phases():
-            keys = sorted(ph._sums)
-            if not keys: continue
-            sums = [torch.as_tensor(ph._sums[k], dtype=torch.float32, device=next(self.learn.model.parameters()).device) for k in keys]
-            average(sums, self.world.size)
-            ph._sums.update(zip(keys, sums))
+# %% ../nbs/15_distributed.ipynb #d225ff43
+@patch
+def after_batch(self:DataParallel):
+    if not self.training: return  # every process validates on all of the validation set, with the same model
+    learn, ck = self.learn, self._checkpoint()
+    bufs = [b for b in learn.model.buffers() if b.is_floating_point()]  # batch norm's running means and variances
+    dev = next(learn.model.parameters()).device  # NCCL sends only CUDA tensors
+    flags = torch.tensor([float(learn.loss.detach()), float(ck is not None and ck.stopped_by is not None)], device=dev)
+    stats = [*bufs, flags.to(bufs[0].dtype) if bufs else flags]
+    average(stats, self.world.size)
+    learn.loss = stats[-1][0].detach().float()  # the mean loss of the batch over processes (NaN if any is)
+    if stats[-1][1] > 0 and ck is not None and ck.stopped_by is None: ck.stopped_by = _SIGNAL_ELSEWHERE
 
-    def _phases(self):
-        for cb in self.learn.cbs:
-            for ph in [cb, *getattr(cb, 'parts', [])]:
-                if hasattr(ph, '_sums'): yield ph
+@patch
+def after_train(self:DataParallel):
+    "The phases' epoch means (losses, accuracies) over all processes' shards, not one process's"
+    for ph in self._phases():
+        keys = sorted(ph._sums)
+        if not keys: continue
+        sums = [torch.as_tensor(ph._sums[k], dtype=torch.float32, device=next(self.learn.model.parameters()).device) for k in keys]
+        average(sums, self.world.size)
+        ph._sums.update(zip(keys, sums))
 
-    def _checkpoint(self): return next((cb for cb in self.learn.cbs if hasattr(cb, 'stopped_by')), None)
+@patch
+def _phases(self:DataParallel):
+    for cb in self.learn.cbs:
+        for ph in [cb, *getattr(cb, 'parts', [])]:
+            if hasattr(ph, '_sums'): yield ph
 
-    def _own_states(self): return [cb for cb in self.learn.cbs if hasattr(cb, 'process_state')]
+@patch
+def _checkpoint(self:DataParallel): return next((cb for cb in self.learn.cbs if hasattr(cb, 'stopped_by')), None)
 
-    def checkpoint_state(self)->dict:
-        "What differs between processes, from every process: random states, and what phases keep per process (§5's labelled queues)"
-        mine = {'rng': rng_states(), 'phases': [ph.process_state() for ph in self._own_states()]}
-        states = [None] * self.world.size
-        dist.all_gather_object(states, mine)
-        return {'processes': states}
 
-    def load_checkpoint_state(self, state:dict):
-        "Keep this process's part; `before_train` applies it once the checkpoint has restored everything else"
-        n = len(state['processes'])
-        if n != self.world.size: raise ValueError(f"the checkpoint was written by {n} processes, not {self.world.size}: resume it with --nproc_per_node {n}")
-        self.resumed = state['processes'][self.world.rank]
+# %% ../nbs/15_distributed.ipynb #9da49ade
+@patch
+def _own_states(self:DataParallel): return [cb for cb in self.learn.cbs if hasattr(cb, 'process_state')]
+
+@patch
+def checkpoint_state(self:DataParallel)->dict:
+    "What differs between processes, from every process: random states, and what phases keep per process (§5's labelled queues)"
+    mine = {'rng': rng_states(), 'phases': [ph.process_state() for ph in self._own_states()]}
+    states = [None] * self.world.size
+    dist.all_gather_object(states, mine)
+    return {'processes': states}
+
+@patch
+def load_checkpoint_state(self:DataParallel, state:dict):
+    "Keep this process's part; `before_train` applies it once the checkpoint has restored everything else"
+    n = len(state['processes'])
+    if n != self.world.size: raise ValueError(f"the checkpoint was written by {n} processes, not {self.world.size}: resume it with --nproc_per_node {n}")
+    self.resumed = state['processes'][self.world.rank]
