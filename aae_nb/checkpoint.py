@@ -8,7 +8,7 @@ import os, random, signal, sys, threading, time
 from pathlib import Path
 import numpy as np
 import torch
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback, CancelEpochException, CancelFitException
 from fastai.optimizer import Optimizer
 
@@ -99,20 +99,6 @@ class Checkpoint(Callback):
         if self.write: print(f"\n{self.stopped_by}: stopping after this batch ({self.stopped_by} again to stop at once, losing the epoch)",
               file=sys.stderr, flush=True)
 
-    def before_epoch(self):
-        rec = self.learn.recorder
-        if self.epoch == 0 and self.ck is not None:
-            self._restore(self.ck)
-            bar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
-            if bar is not None: bar.update(0)  # start the bar's clock, which fastai starts in the epoch skipped
-        if self.epoch < self.start:
-            rec.run = False  # the skipped epoch adds nothing to the history restored
-            raise CancelEpochException
-        if self.epoch == self.start and self.start:  # the first epoch after resuming: show the history so far
-            rec.run = True
-            for row in self.rows: self.learn.logger(row)
-        if self.epoch > self.start: self._write()  # the state at the end of the last epoch: nothing has run since
-
     def after_batch(self):
         if self.stopped_by and self.training: raise CancelFitException  # after a training batch, where processes agree (notebook 15)
 
@@ -126,35 +112,55 @@ class Checkpoint(Callback):
         loss = getattr(self.learn, 'loss', None)
         self.diverged = loss is not None and not bool(torch.isfinite(torch.as_tensor(loss)).all())
 
-    def after_fit(self):
-        self.release_signals()
-        if not self.stopped_by and self.epoch + 1 > self.start and len(self.learn.recorder.values) == self.n_epoch:
-            self._write()  # the last epoch: a failure while evaluating can resume without training again
+# %% ../nbs/02d_checkpoint.ipynb #a65d4bba
+@patch
+def before_epoch(self:Checkpoint):
+    rec = self.learn.recorder
+    if self.epoch == 0 and self.ck is not None:
+        self._restore(self.ck)
+        bar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
+        if bar is not None: bar.update(0)  # start the bar's clock, which fastai starts in the epoch skipped
+    if self.epoch < self.start:
+        rec.run = False  # the skipped epoch adds nothing to the history restored
+        raise CancelEpochException
+    if self.epoch == self.start and self.start:  # the first epoch after resuming: show the history so far
+        rec.run = True
+        for row in self.rows: self.learn.logger(row)
+    if self.epoch > self.start: self._write()  # the state at the end of the last epoch: nothing has run since
 
-    def _write(self):
-        rec, learn = self.learn.recorder, self.learn
-        self.rows.append(list(rec.log))
-        done = len(rec.values)
-        state = dict(format=1, config=self.config, epoch=done, n_epoch=self.n_epoch, rows=self.rows,
-                     seconds=self.seconds_before + time.time() - self.t0, model=learn.model.state_dict(),
-                     opt=learn.opt.state_dict(), phases=[cb.checkpoint_state() for cb in self._phases()],
-                     recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
-                                   smooth=(rec.smooth_loss.count, rec.smooth_loss.val)),
-                     train_iter=learn.train_iter, rng=rng_states(learn.dls))
-        if self.write: save_atomic(state, self.path)
+@patch
+def after_fit(self:Checkpoint):
+    self.release_signals()
+    if not self.stopped_by and self.epoch + 1 > self.start and len(self.learn.recorder.values) == self.n_epoch:
+        self._write()  # the last epoch: a failure while evaluating can resume without training again
 
-    def _phases(self): return [cb for cb in self.learn.cbs if hasattr(cb, 'checkpoint_state')]
+@patch
+def _write(self:Checkpoint):
+    rec, learn = self.learn.recorder, self.learn
+    self.rows.append(list(rec.log))
+    done = len(rec.values)
+    state = dict(format=1, config=self.config, epoch=done, n_epoch=self.n_epoch, rows=self.rows,
+                 seconds=self.seconds_before + time.time() - self.t0, model=learn.model.state_dict(),
+                 opt=learn.opt.state_dict(), phases=[cb.checkpoint_state() for cb in self._phases()],
+                 recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
+                               smooth=(rec.smooth_loss.count, rec.smooth_loss.val)),
+                 train_iter=learn.train_iter, rng=rng_states(learn.dls))
+    if self.write: save_atomic(state, self.path)
 
-    def _restore(self, ck):
-        learn, rec = self.learn, self.learn.recorder
-        set_rng_states(ck['rng'], learn.dls)  # first: a phase may restore its own (each process's stream, notebook 15)
-        learn.model.load_state_dict(ck['model'])
-        load_opt_state(learn.opt, ck['opt'])
-        phases = self._phases()
-        if len(phases) != len(ck['phases']):
-            raise ValueError(f"{self.path} holds {len(ck['phases'])} phases' states but the learner has {len(phases)}: was it built the same way?")
-        for cb, st in zip(phases, ck['phases']): cb.load_checkpoint_state(st)
-        r = ck['recorder']
-        rec.lrs, rec.iters, rec.losses, rec.values = r['lrs'], r['iters'], r['losses'], r['values']
-        rec.smooth_loss.count, rec.smooth_loss.val = r['smooth']
-        learn.train_iter = ck['train_iter']
+@patch
+def _phases(self:Checkpoint): return [cb for cb in self.learn.cbs if hasattr(cb, 'checkpoint_state')]
+
+@patch
+def _restore(self:Checkpoint, ck):
+    learn, rec = self.learn, self.learn.recorder
+    set_rng_states(ck['rng'], learn.dls)  # first: a phase may restore its own (each process's stream, notebook 15)
+    learn.model.load_state_dict(ck['model'])
+    load_opt_state(learn.opt, ck['opt'])
+    phases = self._phases()
+    if len(phases) != len(ck['phases']):
+        raise ValueError(f"{self.path} holds {len(ck['phases'])} phases' states but the learner has {len(phases)}: was it built the same way?")
+    for cb, st in zip(phases, ck['phases']): cb.load_checkpoint_state(st)
+    r = ck['recorder']
+    rec.lrs, rec.iters, rec.losses, rec.values = r['lrs'], r['iters'], r['losses'], r['values']
+    rec.smooth_loss.count, rec.smooth_loss.val = r['smooth']
+    learn.train_iter = ck['train_iter']

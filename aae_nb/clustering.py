@@ -13,8 +13,8 @@ from .data import Split, aae_dataloaders
 from .model import encode_all, ARCHITECTURES
 from .plots import show_grid
 from .training import AAELearner
-from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES
-from .runner import RunConfig, Experiment, UsageError, command, option_suffix
+from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
+from .runner import Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'log_odds', 'cluster_scores', 'cluster_labels',
@@ -146,23 +146,19 @@ def cluster_figure(learn:AAELearner, # A trained clustering learner
 TABLE3 = {16: 0.0955, 30: 0.0410}  # AAE test error in Table 3 (clusters -> error)
 
 @dataclass
-class ClusteringConfig(RunConfig):
+class ClusteringConfig(TwoAdversaryConfig):
     "A clustering run's options: the shared ones (20 epochs, batch norm and 20% input dropout by default, as A.3) and the clusters"
     epochs:int=20 # Epochs of training (about a minute each on a 2-core CPU at width 1000)
     batch_norm:bool=True # Batch norm in the encoder, the heads' last layers included (A.3: "crucial")
     input_dropout:float=0.2 # Dropout rate on the training inputs (A.3: 0.2)
     n_clusters:int=16 # Clusters (Table 3: 16 and 30)
     code_dim:int=5 # Size of the style z (A.3: 5)
-    disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
-    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
-    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step (notebook 02e)
 
 class ClusteringExperiment(Experiment):
     "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
     key, command, Config = 'clustering', 'aae_clustering', ClusteringConfig
     description = "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
     unused = ('input_noise',)
-    def overrides(self, c): return {k: getattr(c, k) for k in ('disc_lr_mult', 'gen_lr_mult') if getattr(c, k) is not None}
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
 
     def check(self, c):
@@ -174,7 +170,7 @@ class ClusteringExperiment(Experiment):
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)
         return clustering_learner(dls, c.n_clusters, c.code_dim, c.input_dropout, c.batch_norm, recipe=c.recipe, hidden=(c.width, c.width),
                                   disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
-                                  joint_adversaries=c.joint_adversaries, **self.overrides(c))
+                                  joint_adversaries=c.joint_adversaries, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
@@ -186,11 +182,9 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     test_probs = cluster_scores(learn.model, data['test'].x)
     err = cluster_error(test_probs, data['test'].y, names)
     figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
-    r = RECIPES[c.recipe] | self.overrides(c)
     config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
-                  recipe=c.recipe, lr=c.lr or r['lr'], input_dropout=c.input_dropout, batch_norm=c.batch_norm, bs=c.bs,
-                  regularizer=c.regularizer, architecture=c.architecture, optimizer=c.optimizer, precision=c.precision,
-                  joint_adversaries=c.joint_adversaries, **{k: r[k] for k in ('opt', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')})
+                  input_dropout=c.input_dropout, batch_norm=c.batch_norm, bs=c.bs, regularizer=c.regularizer, architecture=c.architecture,
+                  **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['conv_encoder_net', 'conv_decoder_net']
+__all__ = ['init_weights', 'conv_encoder_net', 'conv_decoder_net']
 
 # %% ../nbs/14_conv.ipynb #1a400c2a
 def _conv_block(conv:nn.Module, n:int, batch_norm:bool)->list:
@@ -25,7 +25,8 @@ def _map_shape(data_shape:tuple, channels:tuple)->tuple:
                          f"pad or crop the images, or give fewer channels")
     return channels[-1], h // f, w // f
 
-def _init(net:nn.Module, init_std:float|None)->nn.Module:
+def init_weights(net:nn.Module, init_std:float|None)->nn.Module:
+    "`net` with the weights of its linear and (transposed) convolution layers ~ N(0, init_std²) and zero biases; untouched if `init_std` is None"
     if init_std is not None:
         for m in net.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0., init_std); nn.init.zeros_(m.bias)
@@ -43,7 +44,7 @@ def conv_encoder_net(data_shape:tuple, # Shape of one image `(c, h, w)`
     layers, c_in = [nn.Unflatten(1, tuple(data_shape))], data_shape[0]
     for c in channels: layers += _conv_block(nn.Conv2d(c_in, c, 4, stride=2, padding=1), c, batch_norm); c_in = c
     layers += [nn.Conv2d(ch, n_out, (h, w)), nn.Flatten()] if fully_conv else [nn.Flatten(), nn.Linear(ch * h * w, n_out)]
-    return _init(nn.Sequential(*layers), init_std)
+    return init_weights(nn.Sequential(*layers), init_std)
 
 def conv_decoder_net(n_in:int, # Code size (with the label's one-hot, where the decoder takes one)
                      data_shape:tuple, # Shape of one image `(c, h, w)`
@@ -62,4 +63,4 @@ def conv_decoder_net(n_in:int, # Code size (with the label's one-hot, where the 
         up = nn.ConvTranspose2d(c_in, c, 4, stride=2, padding=1)
         layers += [up] if i == len(outs) - 1 else _conv_block(up, c, batch_norm)
         c_in = c
-    return _init(nn.Sequential(*layers, nn.Flatten()), init_std)
+    return init_weights(nn.Sequential(*layers, nn.Flatten()), init_std)

@@ -14,9 +14,9 @@ from fastai.learner import ValueMetric
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
 from .training import AAELearner
-from .semisupervised import semi_supervised_learner, semi_supervised_fit, test_error, RECIPES
+from .semisupervised import semi_supervised_learner, semi_supervised_fit, test_error, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .clustering import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels
-from .runner import RunConfig, Experiment, UsageError, command, option_suffix
+from .runner import Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['PAPER_ERRORS', 'DIM_REDUCTION', 'train_dim_reduction', 'aae_dim_reduction', 'head_penalty', 'HeadSeparation',
@@ -101,15 +101,12 @@ def dim_reduction_figure(points:torch.Tensor, labels:torch.Tensor, heads:torch.T
 
 # %% ../nbs/09_dim_reduction.ipynb #9e92378d
 @dataclass
-class DimReductionConfig(RunConfig):
+class DimReductionConfig(TwoAdversaryConfig):
     "A dimensionality-reduction run's options: the shared ones (20 epochs, input noise 0.3), §7's setting and the hinge"
     epochs:int=20 # Epochs of training (2-3 minutes each on a 2-core CPU)
     input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
     setting:str='2d_100' # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100' (§7's four)
     eta:float=5. # Hinge distance of the learned heads
-    disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
-    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
-    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step (notebook 02e)
 
 def _setting(setting:str)->tuple:
     "`(code_dim, n_clusters, n_labels or None)` of one of §7's settings"
@@ -122,7 +119,6 @@ class DimReductionExperiment(Experiment):
     description = "Reduce MNIST to 2-D (or 10-D) with the AAE of §7 (Figure 11); write results/<name>.json and figures/<name>_map.png"
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
                                     'setting': tuple(PAPER_ERRORS)}
-    def overrides(self, c): return {k: getattr(c, k) for k in ('disc_lr_mult', 'gen_lr_mult') if getattr(c, k) is not None}
     def check(self, c):
         if c.eta <= 0: raise UsageError(f"--eta {c.eta}: the distance between heads must be positive")
         n_labels = _setting(c.setting)[2]
@@ -143,7 +139,7 @@ class DimReductionExperiment(Experiment):
         return dim_reduction_learner(dls, labelled, n_clusters, code_dim, c.eta, fixed_heads=code_dim == 10, recipe=c.recipe, class_bs=c.bs,
                                      hidden=(c.width, c.width), disc_hidden=(c.width, c.width), batch_norm=c.batch_norm,
                                      input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer,
-                                     architecture=c.architecture, joint_adversaries=c.joint_adversaries, **self.overrides(c))
+                                     architecture=c.architecture, joint_adversaries=c.joint_adversaries, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/09_dim_reduction.ipynb #709b481d
@@ -162,10 +158,9 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
     if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
     figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
     config = dict(setting=c.setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=c.eta, fixed_heads=code_dim == 10,
-                  n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm, recipe=c.recipe,
-                  lr=c.lr or RECIPES[c.recipe]['lr'], bs=c.bs, input_noise=c.input_noise, input_dropout=c.input_dropout,
-                  regularizer=c.regularizer, architecture=c.architecture, optimizer=c.optimizer, precision=c.precision,
-                  joint_adversaries=c.joint_adversaries, **{k: v for k, v in self.overrides(c).items()})
+                  n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm, bs=c.bs,
+                  input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer, architecture=c.architecture,
+                  **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
     extra = {'heads': heads.tolist(), 'final': last, **naming}
     return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
 

@@ -127,7 +127,7 @@ class LikelihoodExperiment(Experiment):
     "§3's Parzen-window log-likelihood of the MNIST test set under samples of a saved model (Table 1)"
     key, command, Config, trains = 'likelihood', 'aae_likelihood', LikelihoodConfig, False
     description = "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
-    unused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
+    unused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'compact_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
               'device', 'optimizer', 'precision', 'resume', 'keep_checkpoint')  # it samples and scores on the CPU
     choices = {'dataset': ('mnist',)}
 

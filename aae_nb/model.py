@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .priors import Prior, prior_from_config
-from .conv import conv_encoder_net, conv_decoder_net
+from .conv import conv_encoder_net, conv_decoder_net, init_weights
 
 # %% auto #0
 __all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all', 'COMBINES', 'StyleClassEncoder', 'CategoricalAAE']
@@ -28,11 +29,7 @@ def mlp(n_in:int, # Input size
     for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), *([nn.BatchNorm1d(b)] if batch_norm else []), nn.ReLU()]
     layers.append(nn.Linear(sizes[-1], n_out))
     if final is not None: layers.append(final)
-    net = nn.Sequential(*layers)
-    if init_std is not None:
-        for m in net.modules():
-            if isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0., init_std); nn.init.zeros_(m.bias)
-    return net
+    return init_weights(nn.Sequential(*layers), init_std)
 
 # %% ../nbs/02_model.ipynb #00000008
 class DeterministicEncoder(nn.Module):
@@ -153,43 +150,44 @@ class AdversarialAutoencoder(nn.Module):
 
     def forward(self, x, labels=None): return self.decode(self.encode(x), labels)
 
-    @classmethod
-    def from_mlp(cls,
-                 data_shape:tuple=(1, 28, 28), # Shape of one image
-                 code_dim:int=2, # Size of the code z
-                 hidden:tuple=(1000, 1000), # Hidden layers of encoder and decoder (Appendix A.1)
-                 encoder:str='deterministic', # 'deterministic', 'gaussian' or 'universal' (§2)
-                 disc_hidden:tuple|None=(1000, 1000), # Hidden layers of the discriminator; None: no discriminator (MMD, VAE)
-                 output:str='sigmoid', # Decoder output: 'sigmoid' for data in [0, 1], or 'linear'
-                 init_std:float|None=None, # Weight init std (Appendix A.1: 0.01); default PyTorch's
-                 noise_dim:int=100, # Noise size of the 'universal' encoder
-                 disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3: classes + 1)
-                 decoder_classes:int=0, # Classes whose one-hot the decoder takes with z (§4's supervised AAE)
-                 architecture:str='mlp', # Encoder and decoder: 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
-                 batch_norm:bool=False, # Batch norm in the encoder and the decoder
-                 channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
-                )->AdversarialAutoencoder:
-        "The MLP adversarial autoencoder of Appendix A.1, one discriminator on z"
-        if encoder not in ENCODERS: raise ValueError(f"unknown encoder {encoder!r}: use one of {list(ENCODERS)}")
-        if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the code needs at least one dimension")
-        if disc_label_dim < 0 or decoder_classes < 0:
-            raise ValueError(f"disc_label_dim={disc_label_dim}, decoder_classes={decoder_classes}: use 0 (no labels) or a positive size")
-        if disc_hidden is None and disc_label_dim:
-            raise ValueError(f"disc_label_dim={disc_label_dim} needs a discriminator: give disc_hidden (its hidden layers)")
-        hidden, data_shape = tuple(hidden), tuple(data_shape)
-        disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
-        n_in = int(torch.Size(data_shape).numel())
-        kw = dict(noise_dim=noise_dim) if encoder == 'universal' else {}
-        enc_net, dec_net = _networks(architecture, data_shape, hidden, encoder, code_dim, decoder_classes + code_dim, batch_norm, channels, init_std)
-        model = cls(ENCODERS[encoder](n_in, code_dim, hidden, init_std, **kw, **({} if enc_net is None else {'net': enc_net})),
-                    MLPDecoder(decoder_classes + code_dim, data_shape, hidden, output, init_std, dec_net, batch_norm),
-                    {} if disc_hidden is None else {'z': mlp_discriminator(code_dim + disc_label_dim, disc_hidden, init_std)},
-                    data_shape, decoder_classes)
-        model.config = dict(data_shape=data_shape, code_dim=code_dim, hidden=hidden, encoder=encoder,
-                            disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim,
-                            disc_label_dim=disc_label_dim, decoder_classes=decoder_classes, architecture=architecture,
-                            batch_norm=batch_norm, channels=tuple(channels))
-        return model
+# %% ../nbs/02_model.ipynb #7fa116e0
+@patch(cls_method=True)
+def from_mlp(cls:AdversarialAutoencoder,
+             data_shape:tuple=(1, 28, 28), # Shape of one image
+             code_dim:int=2, # Size of the code z
+             hidden:tuple=(1000, 1000), # Hidden layers of encoder and decoder (Appendix A.1)
+             encoder:str='deterministic', # 'deterministic', 'gaussian' or 'universal' (§2)
+             disc_hidden:tuple|None=(1000, 1000), # Hidden layers of the discriminator; None: no discriminator (MMD, VAE)
+             output:str='sigmoid', # Decoder output: 'sigmoid' for data in [0, 1], or 'linear'
+             init_std:float|None=None, # Weight init std (Appendix A.1: 0.01); default PyTorch's
+             noise_dim:int=100, # Noise size of the 'universal' encoder
+             disc_label_dim:int=0, # One-hot size the discriminator sees beside z (§2.3: classes + 1)
+             decoder_classes:int=0, # Classes whose one-hot the decoder takes with z (§4's supervised AAE)
+             architecture:str='mlp', # Encoder and decoder: 'mlp' (App. A.1), 'conv' or 'fully_conv' (notebook 14)
+             batch_norm:bool=False, # Batch norm in the encoder and the decoder
+             channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
+            )->AdversarialAutoencoder:
+    "The MLP adversarial autoencoder of Appendix A.1, one discriminator on z"
+    if encoder not in ENCODERS: raise ValueError(f"unknown encoder {encoder!r}: use one of {list(ENCODERS)}")
+    if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the code needs at least one dimension")
+    if disc_label_dim < 0 or decoder_classes < 0:
+        raise ValueError(f"disc_label_dim={disc_label_dim}, decoder_classes={decoder_classes}: use 0 (no labels) or a positive size")
+    if disc_hidden is None and disc_label_dim:
+        raise ValueError(f"disc_label_dim={disc_label_dim} needs a discriminator: give disc_hidden (its hidden layers)")
+    hidden, data_shape = tuple(hidden), tuple(data_shape)
+    disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
+    n_in = int(torch.Size(data_shape).numel())
+    kw = dict(noise_dim=noise_dim) if encoder == 'universal' else {}
+    enc_net, dec_net = _networks(architecture, data_shape, hidden, encoder, code_dim, decoder_classes + code_dim, batch_norm, channels, init_std)
+    model = cls(ENCODERS[encoder](n_in, code_dim, hidden, init_std, **kw, **({} if enc_net is None else {'net': enc_net})),
+                MLPDecoder(decoder_classes + code_dim, data_shape, hidden, output, init_std, dec_net, batch_norm),
+                {} if disc_hidden is None else {'z': mlp_discriminator(code_dim + disc_label_dim, disc_hidden, init_std)},
+                data_shape, decoder_classes)
+    model.config = dict(data_shape=data_shape, code_dim=code_dim, hidden=hidden, encoder=encoder,
+                        disc_hidden=disc_hidden, output=output, init_std=init_std, noise_dim=noise_dim,
+                        disc_label_dim=disc_label_dim, decoder_classes=decoder_classes, architecture=architecture,
+                        batch_norm=batch_norm, channels=tuple(channels))
+    return model
 
 # %% ../nbs/02_model.ipynb #00000014
 def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAutoencoder.from_mlp`
@@ -271,12 +269,12 @@ class StyleClassEncoder(nn.Module):
         self.n_classes, self.code_dim = n_classes, code_dim
         if trunk is not None:
             self.trunk = nn.Sequential(trunk, *([nn.BatchNorm1d(hidden[-1])] if batch_norm else []), nn.ReLU())
-            head = lambda n: nn.Sequential(nn.Linear(hidden[-1], n), *([nn.BatchNorm1d(n)] if batch_norm else []))
+            head = lambda n: init_weights(nn.Sequential(nn.Linear(hidden[-1], n), *([nn.BatchNorm1d(n)] if batch_norm else [])), init_std)
         elif batch_norm:
             sizes, layers = [n_in, *hidden], []
             for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
-            self.trunk = nn.Sequential(*layers)
-            head = lambda n: nn.Sequential(nn.Linear(hidden[-1], n), nn.BatchNorm1d(n))
+            self.trunk = init_weights(nn.Sequential(*layers), init_std)
+            head = lambda n: init_weights(nn.Sequential(nn.Linear(hidden[-1], n), nn.BatchNorm1d(n)), init_std)
         else:
             self.trunk = nn.Sequential(mlp(n_in, hidden[:-1], hidden[-1], init_std=init_std), nn.ReLU())
             head = lambda n: mlp(hidden[-1], (), n, init_std=init_std)
@@ -342,44 +340,45 @@ class CategoricalAAE(AdversarialAutoencoder):
         last = getattr(self, '_last', None)
         return last[1] if last is not None and last[0] is x else self.encode(x)
 
-    @classmethod
-    def from_mlp(cls,
-                 data_shape:tuple=(1, 28, 28), # Shape of one image
-                 n_classes:int=10, # Classes (or clusters) of y
-                 code_dim:int=10, # Size of the style z (A.2.1: 10)
-                 hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
-                 disc_hidden:tuple|None=(1000, 1000), # Hidden layers of both discriminators; None: no discriminators (MMD)
-                 output:str='sigmoid', # Decoder output activation
-                 init_std:float|None=None, # Weight init std; default PyTorch's
-                 combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
-                 heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
-                 learn_heads:bool=True, # Train W_C
-                 batch_norm:bool=False, # Batch norm in the encoder (A.3)
-                 architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
-                 channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
-                )->CategoricalAAE:
-        "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
-        if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
-        if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the style needs at least one dimension")
-        hidden, data_shape = tuple(hidden), tuple(data_shape)
-        disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
-        n_in = int(torch.Size(data_shape).numel())
-        n_dec = code_dim if combine == 'heads' else n_classes + code_dim
-        if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
-        trunk = dec_net = None
-        if architecture != 'mlp':
-            full = architecture == 'fully_conv'
-            trunk = conv_encoder_net(data_shape, hidden[-1], channels, full, batch_norm, init_std)
-            dec_net = conv_decoder_net(n_dec, data_shape, channels, full, batch_norm, init_std)
-        model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
-                    MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
-                    {} if disc_hidden is None else
-                    {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
-                    data_shape, combine, heads, learn_heads)
-        model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
-                            disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
-                            heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
-                            batch_norm=batch_norm, architecture=architecture, channels=tuple(channels))
-        return model
+# %% ../nbs/07_semi_supervised.ipynb #96e32cc4
+@patch(cls_method=True)
+def from_mlp(cls:CategoricalAAE,
+             data_shape:tuple=(1, 28, 28), # Shape of one image
+             n_classes:int=10, # Classes (or clusters) of y
+             code_dim:int=10, # Size of the style z (A.2.1: 10)
+             hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
+             disc_hidden:tuple|None=(1000, 1000), # Hidden layers of both discriminators; None: no discriminators (MMD)
+             output:str='sigmoid', # Decoder output activation
+             init_std:float|None=None, # Weight init std; default PyTorch's
+             combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
+             heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
+             learn_heads:bool=True, # Train W_C
+             batch_norm:bool=False, # Batch norm in the encoder (A.3)
+             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
+             channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
+            )->CategoricalAAE:
+    "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
+    if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
+    if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the style needs at least one dimension")
+    hidden, data_shape = tuple(hidden), tuple(data_shape)
+    disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
+    n_in = int(torch.Size(data_shape).numel())
+    n_dec = code_dim if combine == 'heads' else n_classes + code_dim
+    if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
+    trunk = dec_net = None
+    if architecture != 'mlp':
+        full = architecture == 'fully_conv'
+        trunk = conv_encoder_net(data_shape, hidden[-1], channels, full, batch_norm, init_std)
+        dec_net = conv_decoder_net(n_dec, data_shape, channels, full, batch_norm, init_std)
+    model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
+                MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
+                {} if disc_hidden is None else
+                {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
+                data_shape, combine, heads, learn_heads)
+    model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
+                        disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
+                        heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
+                        batch_norm=batch_norm, architecture=architecture, channels=tuple(channels))
+    return model
 
 MODEL_KINDS.setdefault('categorical', CategoricalAAE)  # `load_aae` rebuilds the kind a saved model names (the module's own class: running this notebook must not replace it)

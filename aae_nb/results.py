@@ -47,6 +47,7 @@ def versions()->dict:
     from aae_nb import __version__
     return {'aae_nb': __version__, 'git_commit': _git_commit(), 'torch': torch.__version__, 'fastai': fastai.__version__}
 
+# %% ../nbs/90_results.ipynb #fced3eb1
 def write_result(name:str, # File name without `.json`
                  folder:str|Path='results', # Where results live
                  extra:dict|None=None, # More numbers worth keeping (not in the README table)
@@ -94,6 +95,7 @@ def write_aggregate(name:str, # File name without `.json`
     write_result(name, folder, **fields)
     return fields | {'name': name, 'extra': {}}
 
+# %% ../nbs/90_results.ipynb #fa0244e5
 def _fmt(v):
     if v is None: return '–'
     return f'{v:.4g}' if isinstance(v, float) else str(v)
@@ -121,7 +123,8 @@ def record_run(name:str, # Name of the run's files
                result:dict, # The `RESULT_KEYS`
                extra:dict|None=None, # More numbers worth keeping
                figs:dict|None=None, # matplotlib figures by key, saved as figures/<name>_<key>.png
-               learn=None # If given, its `save_aae` writes models/<name>.pth
+               learn=None, # If given, its `save_aae` writes models/<name>.pth
+               compact:bool=False # Save the model compact (see `save_aae`)
               )->dict:
     "Write a run's results file, figures and (optionally) model under `out`; return the result with its `extra` and `name`"
     out = Path(out)
@@ -129,5 +132,5 @@ def record_run(name:str, # Name of the run's files
     if figs:
         (out/'figures').mkdir(parents=True, exist_ok=True)
         for k, f in figs.items(): f.savefig(out/'figures'/f'{name}_{k}.png', dpi=80)
-    if learn is not None: learn.save_aae(out/'models'/f'{name}.pth')
+    if learn is not None: learn.save_aae(out/'models'/f'{name}.pth', compact=compact)
     return result | {'extra': extra or {}, 'name': name}

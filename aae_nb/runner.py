@@ -40,6 +40,7 @@ class RunConfig:
     out:str='.' # Folder that receives results/, figures/ and models/
     name:str|None=None # Name of the run's files; default from the options
     save_model:bool=False # Also save the trained model to models/<name>.pth
+    compact_model:bool=False # With --save_model: the encoder and decoder only, in float16 (a quarter of the size; to explore, not to train on)
     batch_norm:bool=False # Batch norm in the encoder (and the decoder, for the one-code models)
     architecture:str='mlp' # Encoder and decoder: 'mlp' (Appendix A), 'conv' or 'fully_conv' (strided convolutions, notebook 14)
     regularizer:str='adversarial' # 'adversarial' (the AAE), 'mmd' (kernel MMD, notebook 11) or 'vae' (KL, notebook 12)
@@ -154,6 +155,7 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
         raise UsageError(f"--name {c.name!r}: give a plain file name; --out chooses the folder")
     if Path(c.out).exists() and not Path(c.out).is_dir(): raise UsageError(f"--out {c.out} is a file: give a folder")
     if c.device is not None: _check_device(c.device)
+    if c.compact_model and not c.save_model: raise UsageError("--compact_model makes the file of --save_model smaller: add --save_model")
     if not exp.trains and (c.resume or c.keep_checkpoint):
         raise UsageError(f"{exp.command} trains nothing, so it has no checkpoint: leave out --resume and --keep_checkpoint")
     exp.check(c)
@@ -208,7 +210,7 @@ def launcher()->str:
 class RunInterrupted(Exception):
     "A run stopped by Ctrl-C or SIGTERM once its checkpoint was safe; the message says how to resume it"
 
-_NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'device')  # may change on resuming: also where and with what it runs
+_NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'compact_model', 'device')  # may change on resuming: also where and with what it runs
 
 def checkpoint_config(c:RunConfig)->dict:
     "The options a checkpoint must share with the run that resumes it (all but where it runs and where files go)"
@@ -233,6 +235,7 @@ def _stopped_early(ckpt:Checkpoint, epochs:int, asked:int)->str|None:
     if epochs >= asked: return None
     return f"after {epochs} of {asked} epochs: " + ('the training loss became NaN or infinite' if ckpt.diverged else 'a callback ended the fit')
 
+# %% ../nbs/02b_runner.ipynb #9a6ac3b1
 def run(exp:Experiment, # The experiment
         config:RunConfig|None=None, # Its options; default `exp.Config()`
         data:dict|None=None, # The splits; default `exp.load_data(config)` (give them to reuse one copy across runs)
@@ -281,7 +284,7 @@ def run(exp:Experiment, # The experiment
     if stopped: extra['stopped_early'] = stopped
     if ckpt is not None and ckpt.start: extra['resumed_after_epoch'] = ckpt.start
     figs = ev.get('figs') or {}
-    result = record_run(name, c.out, result, extra, figs, learn if c.save_model else None)
+    result = record_run(name, c.out, result, extra, figs, learn if c.save_model else None, c.compact_model)
     if ckpt is not None and not c.keep_checkpoint: ckpt.path.unlink(missing_ok=True)
     return learn, result, figs
 
@@ -346,6 +349,7 @@ def command_parser(exp:Experiment)->argparse.ArgumentParser:
     p.add_argument('--debug', action='store_true', help='Show the full traceback of an error')
     return p
 
+# %% ../nbs/02b_runner.ipynb #77585f64
 def full_report(exp:Experiment, result:dict)->str:
     "What a command prints of a result: `exp.report(result)` and what went wrong if the fit stopped early; mean ± std of several seeds"
     if result.get('std') is not None:

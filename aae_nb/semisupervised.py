@@ -20,7 +20,7 @@ from .data import Split, aae_dataloaders, balanced_label_indices
 from .priors import Gaussian, Categorical
 from .model import (mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES, MODEL_KINDS,
                           StyleClassEncoder, CategoricalAAE, COMBINES)
-from .conv import conv_encoder_net, conv_decoder_net
+from .conv import conv_encoder_net, conv_decoder_net, init_weights
 from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .mmd import MMDRegularizer
@@ -30,7 +30,8 @@ from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 __all__ = ['RECIPES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise', 'InputDropout',
            'BalancedBatches', 'ClassificationPhase', 'ClassError', 'predict_classes', 'semi_supervised_learner',
            'paper_steps', 'semi_supervised_fit', 'test_error', 'learning_curve', 'semi_supervised_figures',
-           'semi_supervised_run_name', 'SemiSupervisedConfig', 'SemiSupervisedExperiment']
+           'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config',
+           'SemiSupervisedConfig', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -251,16 +252,30 @@ def semi_supervised_run_name(n_labels:int, recipe:str='adam', regularizer:str='a
     return f'semisupervised_{n_labels}' + option_suffix(recipe, regularizer, architecture, batch_norm)
 
 @dataclass
-class SemiSupervisedConfig(RunConfig):
+class TwoAdversaryConfig(RunConfig):
+    "The shared options and the rates of the two adversaries (y's and z's) of §5-§7's models"
+    disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
+    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
+    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (notebook 02e)
+
+def recipe_overrides(c:RunConfig)->dict:
+    "The phase rates `c` sets in place of its recipe's, e.g. `{'disc_lr_mult': 5.0}`"
+    return {k: getattr(c, k) for k in ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult') if getattr(c, k, None) is not None}
+
+def recipe_config(c:TwoAdversaryConfig, rates:tuple=('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult'))->dict:
+    "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"
+    r = RECIPES[c.recipe] | recipe_overrides(c)
+    return dict(recipe=c.recipe, lr=c.lr or r['lr'], optimizer=c.optimizer, precision=c.precision, joint_adversaries=c.joint_adversaries,
+                **{k: r[k] for k in ('opt', *rates, 'adv_momentum', 'schedule')})
+
+@dataclass
+class SemiSupervisedConfig(TwoAdversaryConfig):
     "A semi-supervised run's options: the shared ones (20 epochs and input noise 0.3 by default), the labels and the style"
     epochs:int=20 # Epochs of training (each one pass over all training images)
     input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
     n_labels:int=100 # Labelled training images, balanced over the classes (Table 2: 100, 1000, 50000 = all)
     code_dim:int=10 # Size of the style z (A.2.1: 10)
     class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
-    disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
-    gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
-    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (notebook 02e)
 
 # %% ../nbs/07_semi_supervised.ipynb #b9adc3f4
 class SemiSupervisedExperiment(Experiment):
@@ -276,7 +291,6 @@ class SemiSupervisedExperiment(Experiment):
         if c.n_train is not None and c.n_labels > c.n_train:
             raise UsageError(f"--n_labels {c.n_labels} is more than the --n_train {c.n_train} training images: ask for fewer labels")
     def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm)
-    def overrides(self, c): return {k: getattr(c, k) for k in ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult') if getattr(c, k) is not None}
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         if c.n_labels > len(train): raise ValueError(f"n_labels={c.n_labels} but there are only {len(train)} training images: ask for fewer labels")
@@ -286,7 +300,7 @@ class SemiSupervisedExperiment(Experiment):
         return semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=c.code_dim, recipe=c.recipe,
                                        input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
                                        disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
-                                       batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, **self.overrides(c))
+                                       batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/07_semi_supervised.ipynb #b8c7d73d
@@ -297,12 +311,9 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     err = test_error(learn.model, *data['test'])
     paper = TABLE2.get(c.n_labels) if c.dataset == 'mnist' else None
     figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
-    r = RECIPES[c.recipe] | self.overrides(c)
     config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
-                  recipe=c.recipe, lr=c.lr or r['lr'], input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs,
-                  optimizer=c.optimizer, precision=c.precision, joint_adversaries=c.joint_adversaries,
-                  **{k: r[k] for k in ('opt', 'class_lr_mult', 'disc_lr_mult', 'gen_lr_mult', 'adv_momentum', 'schedule')})
+                  input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs, **recipe_config(c))
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last}
     return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)
 

@@ -4,11 +4,11 @@
 
 # %% ../nbs/02a_training.ipynb #00000001
 from __future__ import annotations
-import time
+import time, warnings
 from typing import Callable, NamedTuple
 import torch
 import torch.nn.functional as F
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from fastcore.foundation import L
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
@@ -86,6 +86,7 @@ class RegularizationPhase(Callback):
             raise ValueError(f"the checkpoint holds {len(state['opts'])} optimizers for {type(self).__name__}, which has {len(self._opts)}")
         for (opt, _), sd in zip(self._opts, state['opts']): load_opt_state(opt, sd)
 
+# %% ../nbs/02a_training.ipynb #a9d7dab0
 class AdversarialRegularizer(RegularizationPhase):
     "Regularisation phase (§2): a discriminator step (prior samples vs codes), then a generator step on the encoder"
     def __init__(self,
@@ -176,9 +177,14 @@ REGULARIZERS = {'adversarial': None}  # by name; later notebooks add theirs (11:
 def register_regularizer(name:str, # The name `from_mlp(regularizer=)` and the commands' --regularizer take
                          reg:Regularizer # How to build it
                         ):
-    "Make `AAELearner.from_mlp(regularizer=name)` build `reg`"
-    REGULARIZERS[name] = reg
+    "Make `AAELearner.from_mlp(regularizer=name)` build `reg`; a notebook re-running its registration never replaces the package's"
+    old = REGULARIZERS.get(name)
+    if old is None or _from_notebook(old) or not _from_notebook(reg): REGULARIZERS[name] = reg
+    else: warnings.warn(f"regularizer {name!r} stays the one {old.phase.__module__} registered: register yours under another name")
 
+def _from_notebook(reg:Regularizer)->bool: return not reg.phase.__module__.startswith('aae_nb.')
+
+# %% ../nbs/02a_training.ipynb #ed30a551
 class AAELearner(Learner):
     "A fastai `Learner` for adversarial autoencoders: fastai runs the reconstruction, `regularizers` the rest"
     def __init__(self,
@@ -239,44 +245,54 @@ class AAELearner(Learner):
         learn.regularizer = regularizer
         return learn
 
-    def fit_timed(self, epochs:int, lr:float|None=None, show:bool=True)->tuple:
-        "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
-        start = time.time()
-        if show: self.fit_one_cycle(epochs, lr)
-        else:
-            with self.no_bar(), self.no_logging(): self.fit_one_cycle(epochs, lr)
-        return time.time() - start, {k: v[-1] for k, v in self.epoch_metrics().items()}
+# %% ../nbs/02a_training.ipynb #3e539253
+@patch
+def fit_timed(self:AAELearner, epochs:int, lr:float|None=None, show:bool=True)->tuple:
+    "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
+    start = time.time()
+    if show: self.fit_one_cycle(epochs, lr)
+    else:
+        with self.no_bar(), self.no_logging(): self.fit_one_cycle(epochs, lr)
+    return time.time() - start, {k: v[-1] for k, v in self.epoch_metrics().items()}
 
-    def epoch_metrics(self)->dict:
-        "Each loss and metric of the last fit, by name: its value after every epoch"
-        return {k: [float(v[i]) for v in self.recorder.values] for i, k in enumerate(self.recorder.metric_names[1:-1])}
+@patch
+def epoch_metrics(self:AAELearner)->dict:
+    "Each loss and metric of the last fit, by name: its value after every epoch"
+    return {k: [float(v[i]) for v in self.recorder.values] for i, k in enumerate(self.recorder.metric_names[1:-1])}
 
-    def test_loss(self, x:torch.Tensor, y:torch.Tensor, bs:int=1000)->float:
-        "The reconstruction loss on held-out images `x` with labels `y` (this resets the recorder's values: read them first)"
-        return float(self.validate(dl=AAEDataLoader(LabelledImages(x, y), bs=bs, device=self.dls.device))[0])
+@patch
+def test_loss(self:AAELearner, x:torch.Tensor, y:torch.Tensor, bs:int=1000)->float:
+    "The reconstruction loss on held-out images `x` with labels `y` (this resets the recorder's values: read them first)"
+    return float(self.validate(dl=AAEDataLoader(LabelledImages(x, y), bs=bs, device=self.dls.device))[0])
 
-    def encode(self, x:torch.Tensor, bs:int=1000)->torch.Tensor:
-        "Codes of images `x` (eval mode, batched, on CPU)"
-        return encode_all(self.model, x, bs)
+# %% ../nbs/02a_training.ipynb #9bccfd0b
+@patch
+def encode(self:AAELearner, x:torch.Tensor, bs:int=1000)->torch.Tensor:
+    "Codes of images `x` (eval mode, batched, on CPU)"
+    return encode_all(self.model, x, bs)
 
-    def decode(self, z:torch.Tensor, bs:int=1000, labels:torch.Tensor|None=None)->torch.Tensor:
-        "Images decoded from codes `z` (and `labels`, if the decoder takes them) in eval mode, batched, on CPU"
-        return decode_all(self.model, z, bs, labels)
+@patch
+def decode(self:AAELearner, z:torch.Tensor, bs:int=1000, labels:torch.Tensor|None=None)->torch.Tensor:
+    "Images decoded from codes `z` (and `labels`, if the decoder takes them) in eval mode, batched, on CPU"
+    return decode_all(self.model, z, bs, labels)
 
-    def sample(self, n:int, labels:torch.Tensor|None=None)->torch.Tensor:
-        "`n` new images: prior samples (from the parts `labels`, or decoded with `labels` if the decoder takes them)"
-        if getattr(self.model, 'decoder_classes', 0): return self.decode(self.prior.sample(n), labels=labels)
-        return self.decode(self.prior.sample(n, labels))
+@patch
+def sample(self:AAELearner, n:int, labels:torch.Tensor|None=None)->torch.Tensor:
+    "`n` new images: prior samples (from the parts `labels`, or decoded with `labels` if the decoder takes them)"
+    if getattr(self.model, 'decoder_classes', 0): return self.decode(self.prior.sample(n), labels=labels)
+    return self.decode(self.prior.sample(n, labels))
 
-    def save_aae(self, path):
-        "Save the model with its recipe and prior (see `save_aae`)"
-        return save_aae(self.model, self.prior, path)
+@patch
+def save_aae(self:AAELearner, path, compact:bool=False):
+    "Save the model with its recipe and prior (see `save_aae`; `compact`: encoder and decoder only, in float16)"
+    return save_aae(self.model, self.prior, path, compact)
 
-    def export(self, *args, **kwargs):
-        "Not supported: `learn.save_aae(path)` keeps model and prior; a `Checkpoint` callback (notebook 02d) keeps a whole fit"
-        raise NotImplementedError("AAELearner.export is not supported: use learn.save_aae(path) to keep the model with its prior "
-                                  "(reload with aae_nb.model.load_aae); to resume training, fit with an aae_nb.checkpoint.Checkpoint "
-                                  "callback (the aae_* commands always do: --resume), which keeps every phase's optimizer and the schedule")
+@patch
+def export(self:AAELearner, *args, **kwargs):
+    "Not supported: `learn.save_aae(path)` keeps model and prior; a `Checkpoint` callback (notebook 02d) keeps a whole fit"
+    raise NotImplementedError("AAELearner.export is not supported: use learn.save_aae(path) to keep the model with its prior "
+                              "(reload with aae_nb.model.load_aae); to resume training, fit with an aae_nb.checkpoint.Checkpoint "
+                              "callback (the aae_* commands always do: --resume), which keeps every phase's optimizer and the schedule")
 
 # %% ../nbs/02e_speed.ipynb #6533ca6b
 from functools import partial

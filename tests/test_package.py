@@ -40,6 +40,22 @@ def test_aae_basic_writes_results_and_figures(tmp_path):
     model, prior = load_aae(tmp_path/'models'/'tiny.pth')
     assert prior.dim == 2 and model.code_dim == 2
 
+def test_compact_model(tmp_path):
+    "--compact_model saves what the packaged models are (encoder and decoder in float16), recorded in the command; it needs --save_model"
+    run_tiny('aae_basic', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path), '--name', 'tiny',
+             '--save_model', '--compact_model')
+    r = json.loads((tmp_path/'results'/'tiny.json').read_text())
+    assert r['command'] == 'aae_basic --epochs 1 --width 32 --n_train 600 --save_model --compact_model --name tiny'
+    import torch
+    from aae_nb.model import load_aae
+    saved = torch.load(tmp_path/'models'/'tiny.pth', weights_only=False)
+    assert saved['state_dict'] and all(v.dtype == torch.float16 for k, v in saved['state_dict'].items() if v.is_floating_point())
+    assert not any(k.startswith('discriminators.') for k in saved['state_dict'])
+    model, prior = load_aae(tmp_path/'models'/'tiny.pth')
+    assert len(model.discriminators) == 0 and model.decode(prior.sample(3)).shape == (3, 1, 28, 28)
+    res = subprocess.run(['aae_basic', '--compact_model', '--out', str(tmp_path/'bad')], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip() == 'aae_basic: error: --compact_model makes the file of --save_model smaller: add --save_model'
+
 @pytest.mark.parametrize('regularizer', ['mmd', 'vae'])
 def test_aae_basic_swaps_the_regularizer(tmp_path, regularizer):
     "One argument swaps the adversary for MMD or the VAE's KL: recorded in the config, no discriminator saved"
