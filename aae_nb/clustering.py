@@ -12,88 +12,14 @@ from fastai.learner import Metric
 from .data import Split, aae_dataloaders
 from .model import encode_all, ARCHITECTURES
 from .plots import show_grid
+from .evaluation import log_odds, cluster_scores, cluster_labels, cluster_error, ClusterError, majority_labels, MajorityError, YConfidence
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .runner import Experiment, UsageError, command, option_suffix
 
 # %% auto #0
-__all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'log_odds', 'cluster_scores', 'cluster_labels',
-           'cluster_error', 'ClusterError', 'majority_labels', 'MajorityError', 'YConfidence', 'clustering_learner',
-           'cluster_heads', 'cluster_members', 'cluster_figure', 'ClusteringConfig', 'ClusteringExperiment']
-
-# %% ../nbs/08_clustering.ipynb #6f860ec9
-def log_odds(logits:torch.Tensor)->torch.Tensor:
-    "log(q / (1 − q)) of each class's softmax probability q, `(n, k)`: ordered as q is, but without q's ties at 1.0"
-    others = logits[:, None, :].expand(-1, logits.shape[1], -1).masked_fill(torch.eye(logits.shape[1], dtype=torch.bool, device=logits.device), -torch.inf)
-    return logits - others.logsumexp(2)
-
-def cluster_scores(model, # A two-headed model (§5-§7's `CategoricalAAE`)
-                   x:torch.Tensor # Images
-                  )->torch.Tensor:
-    "The log-odds of q(y|x) for images `x`, `(n, n_clusters)`: confident probabilities round to 1.0 in float32 and tie; these do not"
-    return log_odds(encode_all(model, x)['logits'])
-
-def cluster_labels(probs:torch.Tensor, # q(y|x), or better its log-odds (`cluster_scores`), of the labelled examples (the validation set), `(n, n_clusters)`
-                   labels:torch.Tensor # Their classes
-                  )->torch.Tensor:
-    "§6's assignment: each cluster takes the label of the example that maximises its probability"
-    probs, labels = torch.as_tensor(probs), torch.as_tensor(labels)
-    if probs.ndim != 2 or len(probs) != len(labels):
-        raise ValueError(f"probs must be (n, n_clusters) with one row per label; got {tuple(probs.shape)} for {len(labels)} labels")
-    if not len(labels): raise ValueError("no labelled examples to name the clusters with")
-    return labels[probs.argmax(0)]
-
-def cluster_error(probs:torch.Tensor, # q(y|x) of the examples to score (the test set), `(n, n_clusters)`
-                  labels:torch.Tensor, # Their classes
-                  names:torch.Tensor # Class of each cluster, from `cluster_labels`
-                 )->float:
-    "Share of examples whose most likely cluster is named with another class"
-    probs, labels, names = torch.as_tensor(probs), torch.as_tensor(labels), torch.as_tensor(names)
-    if probs.ndim != 2 or probs.shape[1] != len(names):
-        raise ValueError(f"probs has shape {tuple(probs.shape)} but there are {len(names)} cluster names: one column per cluster")
-    return (names[probs.argmax(1)] != labels).float().mean().item()
-
-class ClusterError(Metric):
-    "§6's error on the validation set, as a fastai metric: clusters named by their most confident validation image"
-    naming = 'cluster_error'
-    def reset(self): self.probs, self.labels = [], []
-    def accumulate(self, learn):
-        self.probs.append(log_odds(learn.model.codes_of(learn.xb[0])['logits']).float().cpu())  # the codes the validation pass just computed
-        self.labels.append(learn.yb[1].cpu())
-    def names(self, p, l): return cluster_labels(p, l)
-    @property
-    def value(self):
-        if not self.probs: return None
-        p, l = torch.cat(self.probs), torch.cat(self.labels)
-        return cluster_error(p, l, self.names(p, l))
-    @property
-    def name(self): return self.naming
-
-
-# %% ../nbs/08_clustering.ipynb #c5a1d7e3
-def majority_labels(scores:torch.Tensor, # q(y|x), or its log-odds, of the labelled examples (the validation set), `(n, n_clusters)`
-                    labels:torch.Tensor # Their classes
-                   )->torch.Tensor:
-    "Each cluster takes the most common label of the examples whose most likely cluster it is (a diagnostic, not §6's protocol); an empty cluster keeps §6's name"
-    names = cluster_labels(scores, labels)  # checks the shapes; the names of empty clusters
-    scores, labels = torch.as_tensor(scores), torch.as_tensor(labels)
-    best = scores.argmax(1)
-    for i in best.unique(): names[i] = labels[best == i].mode().values
-    return names
-
-class MajorityError(ClusterError):
-    "The validation error with clusters named by `majority_labels`, as a fastai metric: a diagnostic beside `ClusterError`"
-    naming = 'majority_error'
-    def names(self, p, l): return majority_labels(p, l)
-
-class YConfidence(ClusterError):
-    "Mean over the validation images of q(y|x)'s largest probability: 1 when every code is one-hot, as the categorical prior asks"
-    def accumulate(self, learn): self.probs.append(learn.model.codes_of(learn.xb[0])['logits'].float().softmax(1).amax(1).cpu())
-    @property
-    def value(self): return torch.cat(self.probs).mean().item() if self.probs else None
-    @property
-    def name(self): return 'y_confidence'
-
+__all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'clustering_learner', 'cluster_heads', 'cluster_members',
+           'cluster_figure', 'ClusteringConfig', 'ClusteringExperiment']
 
 # %% ../nbs/08_clustering.ipynb #fda2217d
 def clustering_learner(dls, # `DataLoaders` (labels used only by the validation metric)

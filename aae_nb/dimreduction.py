@@ -14,8 +14,8 @@ from fastai.learner import ValueMetric
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
 from .training import AAELearner
-from .semisupervised import semi_supervised_learner, semi_supervised_fit, test_error, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
-from .clustering import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels
+from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
+from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
 from .runner import Experiment, UsageError, command, option_suffix
 
 # %% auto #0

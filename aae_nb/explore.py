@@ -15,8 +15,9 @@ from fastai.learner import Learner
 from fastai.torch_core import no_random
 from .priors import Prior, Gaussian
 from .model import AdversarialAutoencoder, encode_all, decode_all
-from .semisupervised import CategoricalAAE
-from .clustering import cluster_members, cluster_scores
+from .model import CategoricalAAE
+from .evaluation import cluster_scores
+from .clustering import cluster_members
 from .plots import image_grid
 
 # %% auto #0

@@ -22,16 +22,16 @@ from .model import (mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, 
                           StyleClassEncoder, CategoricalAAE, COMBINES)
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 from .plots import show_grid
+from .evaluation import ClassError, predict_classes, test_error, style_probe, probe_accuracy
 from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
 __all__ = ['RECIPES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise', 'InputDropout',
-           'BalancedBatches', 'ClassificationPhase', 'ClassError', 'predict_classes', 'semi_supervised_learner',
-           'paper_steps', 'semi_supervised_fit', 'test_error', 'learning_curve', 'semi_supervised_figures',
-           'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config',
-           'SemiSupervisedConfig', 'SemiSupervisedExperiment']
+           'BalancedBatches', 'ClassificationPhase', 'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit',
+           'learning_curve', 'semi_supervised_figures', 'semi_supervised_run_name', 'TwoAdversaryConfig',
+           'recipe_overrides', 'recipe_config', 'SemiSupervisedConfig', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -118,21 +118,6 @@ class ClassificationPhase(RegularizationPhase):
         return {'queues': self.batches._queues}
     def load_process_state(self, state:dict): self.batches._queues = list(state['queues'])
 
-class ClassError(Metric):
-    "Share of validation images whose most likely class under q(y|x) is not their label"
-    def reset(self): self.wrong, self.n = 0, 0
-    def accumulate(self, learn):
-        pred = learn.model.codes_of(learn.xb[0])['y'].argmax(1)  # the codes the validation pass just computed
-        self.wrong += (pred != learn.yb[1]).sum().item(); self.n += len(pred)
-    @property
-    def value(self): return self.wrong / self.n if self.n else None
-    @property
-    def name(self): return 'class_error'
-
-def predict_classes(model:CategoricalAAE, x:torch.Tensor, bs:int=1000)->torch.Tensor:
-    "The most likely class of each image under q(y|x), in eval mode"
-    return encode_all(model, x, bs)['y'].argmax(1)
-
 # %% ../nbs/07_semi_supervised.ipynb #dcdc7053
 RECIPES = {
     # ours: Adam for every phase under fastai's one-cycle schedule; the classification phase at 5x (at 1x the
@@ -214,10 +199,6 @@ def semi_supervised_fit(learn:AAELearner, epochs:int, recipe:str='adam', lr:floa
 
 # %% ../nbs/07_semi_supervised.ipynb #d9cd7187
 TABLE2 = {100: 0.0190, 1000: 0.0160, 50_000: 0.0085}  # AAE test error in Table 2 (MNIST, labels -> error)
-
-def test_error(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->float:
-    "Share of images whose most likely class under q(y|x) is not their label"
-    return (predict_classes(model, x) != torch.as_tensor(y)).float().mean().item()
 
 def learning_curve(learn:AAELearner)->list:
     "The validation class error after every epoch of the last fit"
@@ -306,7 +287,7 @@ class SemiSupervisedExperiment(Experiment):
 # %% ../nbs/07_semi_supervised.ipynb #b8c7d73d
 @patch
 def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
-    "Test error of q(y|x), the validation error after every epoch, the learning curve and the styles × classes"
+    "Test error of q(y|x), the validation error after every epoch, how much class the style z holds, the learning curve and the styles × classes"
     curve = learning_curve(learn)
     err = test_error(learn.model, *data['test'])
     paper = TABLE2.get(c.n_labels) if c.dataset == 'mnist' else None
@@ -314,7 +295,8 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs, **recipe_config(c))
-    extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last}
+    extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last,
+             'style_probe': style_probe(learn.model, learn.dls.train.dataset, data['test'])}
     return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)
 
 SEMI_SUPERVISED = SemiSupervisedExperiment()

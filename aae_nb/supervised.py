@@ -18,12 +18,13 @@ from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
 from .mmd import MMDRegularizer, code_fit
+from .evaluation import probe_accuracy
 from .runner import RunConfig, Experiment, command, option_suffix
 
 # %% auto #0
 __all__ = ['GEN_LR_MULT', 'SUPERVISED_DISCRIMINATORS', 'SUPERVISED', 'train_supervised', 'aae_supervised', 'LabelsToDecoder',
-           'class_conditional_mmd', 'ClassConditionalMMD', 'supervised_learner', 'style_grid', 'probe_accuracy',
-           'SupervisedConfig', 'SupervisedExperiment', 'supervised_figures']
+           'class_conditional_mmd', 'ClassConditionalMMD', 'supervised_learner', 'style_grid', 'SupervisedConfig',
+           'SupervisedExperiment', 'supervised_figures']
 
 # %% ../nbs/06_supervised.ipynb #09ac81e4
 class LabelsToDecoder(Callback):
@@ -107,25 +108,6 @@ def style_grid(learn:AAELearner, # A trained supervised learner
     "Images decoding each z (rows) with each label (columns), `(len(z)·n_classes, …)` row by row"
     n_classes = n_classes or learn.model.decoder_classes
     return learn.decode(z.repeat_interleave(n_classes, 0), labels=torch.arange(n_classes).repeat(len(z)))
-
-def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' training examples, `(n, d)`
-                   train_labels:torch.Tensor, # Their classes
-                   test_features:torch.Tensor, # Features of the test examples
-                   test_labels:torch.Tensor # Their classes
-                  )->dict:
-    "Test accuracy of a logistic regression and of a 10-nearest-neighbour classifier trained to read the class from the features"
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.preprocessing import StandardScaler
-    prep = lambda t: torch.as_tensor(t).flatten(1).double().numpy()
-    xtr, xte, ytr, yte = prep(train_features), prep(test_features), torch.as_tensor(train_labels).numpy(), torch.as_tensor(test_labels).numpy()
-    scaler = StandardScaler().fit(xtr)
-    xtr, xte = scaler.transform(xtr), scaler.transform(xte)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # lbfgs may stop at max_iter on pixels; the accuracy is what we report
-        logistic = LogisticRegression(max_iter=300).fit(xtr, ytr)
-    knn = KNeighborsClassifier(10).fit(xtr, ytr)
-    return {'logistic': float(logistic.score(xte, yte)), 'knn': float(knn.score(xte, yte))}
 
 # %% ../nbs/06_supervised.ipynb #98443914
 @dataclass

@@ -12,7 +12,8 @@ from aae_nb.basic import BASIC
 from aae_nb.conditioned import CONDITIONED
 from aae_nb.supervised import SUPERVISED
 from aae_nb.semisupervised import SEMI_SUPERVISED
-from aae_nb.clustering import CLUSTERING, log_odds
+from aae_nb.clustering import CLUSTERING
+from aae_nb.evaluation import log_odds
 from aae_nb.dimreduction import DIM_REDUCTION
 from aae_nb.likelihood import LIKELIHOOD
 
