@@ -13,7 +13,7 @@ from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
-from .training import AAELearner
+from .training import AAELearner, LossTerm
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
 from .runner import Experiment, UsageError, command, option_suffix
@@ -32,22 +32,17 @@ def head_penalty(heads:torch.Tensor, # Cluster heads W_C, `(n_clusters, dim)`
     i, j = torch.triu_indices(len(heads), len(heads), 1)
     return torch.relu(eta - (heads[i] - heads[j]).norm(dim=1)).sum()
 
-class HeadSeparation(Callback):
-    "Add `weight` × `head_penalty(model.heads, eta)` to the reconstruction loss (§7); log it as a metric"
-    order = 0
+class HeadSeparation(LossTerm):
+    "Add `weight` × `head_penalty(model.heads, eta)` to the reconstruction loss (§7); log its epoch mean as a metric"
+    key = 'head_penalty'
     def __init__(self, eta:float=5., weight:float=1.):
         if eta <= 0: raise ValueError(f"eta={eta}: the distance between heads must be positive")
-        store_attr()
-        self.metrics = [ValueMetric(lambda: self._last, 'head_penalty')]
-        self._last = float('nan')
+        super().__init__(weight)
+        self.eta = eta
     def before_fit(self):
         if getattr(self.learn.model, 'combine', None) != 'heads':
             raise ValueError("HeadSeparation needs a model with cluster heads: build it with combine='heads'")
-    def after_loss(self):
-        if not self.training: return
-        pen = head_penalty(self.learn.model.heads, self.eta)
-        self.learn.loss_grad = self.loss_grad + self.weight * pen
-        self._last = pen.item()
+    def term(self): return head_penalty(self.learn.model.heads, self.eta)
 
 # %% ../nbs/09_dim_reduction.ipynb #94c4e566
 def dim_reduction_learner(dls, # `DataLoaders` of the training images

@@ -21,7 +21,7 @@ from .checkpoint import load_opt_state
 from .model import AdversarialAutoencoder, encode_all, decode_all, save_aae
 
 # %% auto #0
-__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'RegularizationPhase', 'AdversarialRegularizer', 'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner', 'PRECISIONS', 'fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast', 'JointAdversarialRegularizer']
+__all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'EpochMeans', 'RegularizationPhase', 'AdversarialRegularizer', 'LossTerm', 'ReleaseFreedMemory', 'Regularizer', 'register_regularizer', 'AAELearner', 'PRECISIONS', 'fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast', 'JointAdversarialRegularizer']
 
 # %% ../nbs/02a_training.ipynb #00000005
 def half_sse(pred:torch.Tensor, # Reconstructions
@@ -48,7 +48,18 @@ def _phase_step(params, loss, opt):
 def _bce_logits(logits, target:float):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
-class RegularizationPhase(Callback):
+class EpochMeans(Callback):
+    "Base of the callbacks that log the epoch means of values they compute on each training batch (phases' losses, loss terms); several processes average them (notebook 15)"
+    def before_train(self): self._sums, self._n = {}, 0
+    def add(self, values:dict):
+        "Add one batch's `values` (tensors) to the epoch's means; keep them in `self.last`"
+        if not hasattr(self, '_sums'): self.before_train()  # called outside `fit` (tests call a phase's steps directly)
+        for k, v in values.items(): self._sums[k] = self._sums.get(k, 0.) + v.detach()
+        self._n += 1
+        self.last = values
+    def _mean(self, k): return (self._sums[k] / self._n).item() if getattr(self, '_n', 0) else float('nan')
+
+class RegularizationPhase(EpochMeans):
     "Base of the phases that run after fastai's reconstruction step: own optimizers at multiples of the reconstruction's scheduled rate, epoch means of what they log"
     order, run_valid = ParamScheduler.order + 5, False
     opt_func = None
@@ -60,7 +71,6 @@ class RegularizationPhase(Callback):
         return opt
 
     def before_fit(self): self._opts, self._params = [], list(self.learn.model.parameters())
-    def before_train(self): self._sums, self._n = {}, 0
 
     def before_batch(self):
         lr = float(self.learn.opt.hypers[-1]['lr'])
@@ -69,12 +79,7 @@ class RegularizationPhase(Callback):
     def end_phase(self, values:dict):
         "Close the phase on a batch: clear the gradients it left, add its `values` (tensors) to the epoch's means, keep them in `self.last`"
         _clear_grads(self._params)  # nothing left for fastai's zero_grad to fill: the next backward writes fresh gradients
-        if not hasattr(self, '_sums'): self.before_train()  # called outside `fit` (tests call `regularize` directly)
-        for k, v in values.items(): self._sums[k] = self._sums.get(k, 0.) + v.detach()
-        self._n += 1
-        self.last = values
-
-    def _mean(self, k): return (self._sums[k] / self._n).item() if getattr(self, '_n', 0) else float('nan')
+        self.add(values)
 
     def checkpoint_state(self)->dict:
         "What a checkpoint keeps of the phase (see `Checkpoint`): its optimizers' states; a subclass adds its own state"
@@ -148,6 +153,22 @@ class AdversarialRegularizer(RegularizationPhase):
         finally: self.disc.requires_grad_(True)
         _phase_step(self._params, loss, self.gen_opt)
         return loss.detach()
+
+# %% ../nbs/02a_training.ipynb #6ae49e8b
+class LossTerm(EpochMeans):
+    "A term added to the loss of fastai's training step, `weight` × `term()`; its epoch mean is logged as the metric `key`"
+    order, run_valid = 0, False
+    key:str = 'term'
+    def __init__(self, weight:float=1.):
+        self.weight = weight
+        self.metrics = [ValueMetric(lambda: self._mean(self.key), self.key)]
+    def term(self)->torch.Tensor:
+        "The term on this batch (a scalar with gradients), from what the model computed for the loss"
+        raise NotImplementedError
+    def after_loss(self):
+        t = self.term()
+        self.learn.loss_grad = self.learn.loss_grad + self.weight * t
+        self.add({self.key: t})
 
 # %% ../nbs/02a_training.ipynb #e5e4a735
 def _glibc():

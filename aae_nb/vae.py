@@ -11,7 +11,7 @@ from fastcore.basics import store_attr
 from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
 from .priors import Prior, Gaussian, gaussian_components, prior_log_prob
-from .training import Regularizer, register_regularizer
+from .training import Regularizer, register_regularizer, LossTerm
 
 # %% auto #0
 __all__ = ['bernoulli_nll', 'kl_divergence', 'KLRegularizer']
@@ -37,31 +37,23 @@ def kl_divergence(mu:torch.Tensor, # Posterior means `(n, d)`
     return log_q - prior_log_prob(prior, z)
 
 # %% ../nbs/12_vae.ipynb #77caf588
-class KLRegularizer(Callback):
+class KLRegularizer(LossTerm):
     "The VAE's regulariser: KL(q(z|x) ‖ p(z)) added to the reconstruction loss of fastai's step (the negative ELBO)"
-    run_valid = False
+    key = 'kl'
     def __init__(self,
                  prior:Prior, # The prior p(z): a Gaussian (closed-form KL) or a prior with a density (Monte Carlo)
                  weight:float=1. # Multiplies the KL term (1: the ELBO; other values: β-VAE)
                 ):
         if not isinstance(prior, Gaussian): gaussian_components(prior)  # refuse a prior without a density now
-        store_attr()
-        self.metrics = [ValueMetric(lambda: self._mean(), 'kl')]
-        self._sum, self._n = 0., 0
+        super().__init__(weight)
+        self.prior = prior
 
     def before_fit(self):
         if not hasattr(self.learn.model.encoder, 'last_posterior'):
             raise ValueError("the VAE's KL term needs a Gaussian posterior: build the model with encoder='gaussian'")
-    def before_train(self): self._sum, self._n = 0., 0
-
-    def after_loss(self):
+    def term(self):
         mu, log_var, z = self.learn.model.encoder.last_posterior
-        kl = kl_divergence(mu, log_var, z, self.prior).mean()
-        self.learn.loss_grad = self.learn.loss_grad + self.weight * kl
-        self._sum, self._n = self._sum + kl.detach(), self._n + 1
-        self.last = kl.detach()
-
-    def _mean(self): return float(self._sum / self._n) if self._n else float('nan')
+        return kl_divergence(mu, log_var, z, self.prior).mean()
 
 # %% ../nbs/12_vae.ipynb #dde041ae
 def _kl_phase(prior, encoder):
