@@ -66,25 +66,29 @@ class LabelConditionedRegularizer(AdversarialRegularizer):
             raise ValueError(f"known labels must be in [0, {self.n_classes}), got values in [{int(labels.min())}, "
                              f"{int(labels.max())}]: relabel the data, or use a prior with as many parts as classes")
 
-    def conditioning(self, yb:tuple)->torch.Tensor:
-        "The class the discriminator sees for each point of a batch: its label if known, else `n_classes` ('unlabelled')"
-        if self._conditioned is not None and self._conditioned[0] is yb: return self._conditioned[1]  # once per batch, not per call
-        _, labels, known = yb
-        if known.any(): self._check_labels(labels[known])
-        c = torch.where(known, labels, self.n_classes)
-        self._conditioned = (yb, c)
-        return c
+# %% ../nbs/04_label_conditioned.ipynb #110ac3a8
+@patch
+def conditioning(self:LabelConditionedRegularizer, yb:tuple)->torch.Tensor:
+    "The class the discriminator sees for each point of a batch: its label if known, else `n_classes` ('unlabelled')"
+    if self._conditioned is not None and self._conditioned[0] is yb: return self._conditioned[1]  # once per batch, not per call
+    _, labels, known = yb
+    if known.any(): self._check_labels(labels[known])
+    c = torch.where(known, labels, self.n_classes)
+    self._conditioned = (yb, c)
+    return c
 
-    def positives(self, n:int, yb:tuple, device)->torch.Tensor:
-        "Prior samples, each from the part its image's label names; from the whole prior where the label is unknown (or the prior has no parts)"
-        if not self.ties_parts: return self.prior.sample(n, device=device)
-        c = self.conditioning(yb).to(device)
-        return self.prior.sample(n, torch.where(c == self.n_classes, UNLABELLED, c), device=device)
+@patch
+def positives(self:LabelConditionedRegularizer, n:int, yb:tuple, device)->torch.Tensor:
+    "Prior samples, each from the part its image's label names; from the whole prior where the label is unknown (or the prior has no parts)"
+    if not self.ties_parts: return self.prior.sample(n, device=device)
+    c = self.conditioning(yb).to(device)
+    return self.prior.sample(n, torch.where(c == self.n_classes, UNLABELLED, c), device=device)
 
-    def critic(self, z:torch.Tensor, yb:tuple)->torch.Tensor:
-        "The discriminator's logit for codes `z` shown with their one-hot labels"
-        one_hot = F.one_hot(self.conditioning(yb).to(z.device), self.label_dim).to(z.dtype)
-        return self.disc(torch.cat([z, one_hot], 1))
+@patch
+def critic(self:LabelConditionedRegularizer, z:torch.Tensor, yb:tuple)->torch.Tensor:
+    "The discriminator's logit for codes `z` shown with their one-hot labels"
+    one_hot = F.one_hot(self.conditioning(yb).to(z.device), self.label_dim).to(z.dtype)
+    return self.disc(torch.cat([z, one_hot], 1))
 
 # %% ../nbs/04_label_conditioned.ipynb #ce3cef46
 def label_conditioned_learner(dls, # `DataLoaders` whose training set marks the known labels (`aae_dataloaders(n_labels=...)`)

@@ -72,6 +72,7 @@ def mmd_unbiased(z:torch.Tensor, # Codes `(n, d)`, n ≥ 2
     k = KERNELS[kernel]
     return _off_diagonal_mean(k(z, z, scales)) + _off_diagonal_mean(k(y, y, scales)) - 2 * k(z, y, scales).mean()
 
+# %% ../nbs/11_mmd.ipynb #c120d4c0
 class RBFPriorExpectations:
     "E_y k(z, y) and E k(y, y′) in closed form for a Gaussian-mixture prior and a sum of RBF kernels"
     def __init__(self, prior:Prior, # A prior with Gaussian components (`gaussian_components`)
