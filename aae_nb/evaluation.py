@@ -10,7 +10,7 @@ from fastai.learner import Metric
 from .model import encode_all, CategoricalAAE
 
 # %% auto #0
-__all__ = ['probe_accuracy', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'MajorityError', 'YConfidence']
+__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'MajorityError', 'YConfidence']
 
 # %% ../nbs/06_supervised.ipynb #9babe33d
 def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' training examples, `(n, d)`
@@ -31,6 +31,15 @@ def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' t
         logistic = LogisticRegression(max_iter=300).fit(xtr, ytr)
     knn = KNeighborsClassifier(10).fit(xtr, ytr)
     return {'logistic': float(logistic.score(xte, yte)), 'knn': float(knn.score(xte, yte))}
+
+def code_probe(encode, # Images -> their codes, `(n, d)`
+               train, # Images and labels the classifiers learn from (a `Split` or a dataset with `x` and `y`)
+               test, # Images and labels they are scored on
+               n_probe:int=10_000 # Learn from at most this many training images
+              )->dict:
+    "`probe_accuracy` on the codes `encode` gives the first `n_probe` training images and the test images; with the `n_probe` used"
+    n = min(n_probe, len(train.x))
+    return probe_accuracy(encode(train.x[:n]), train.y[:n], encode(test.x), test.y) | {'n_probe': n}
 
 # %% ../nbs/07_semi_supervised.ipynb #7a64ca75
 class ClassError(Metric):
@@ -59,9 +68,7 @@ def style_probe(model:CategoricalAAE, # A two-headed model
                 n_probe:int=10_000 # Learn from at most this many training images
                )->dict:
     "How much of the class the style z still holds: test accuracy of `probe_accuracy`'s classifiers reading the digit from z (0.1 = none)"
-    n = min(n_probe, len(train.x))
-    z_train, z_test = encode_all(model, train.x[:n])['z'], encode_all(model, test.x)['z']
-    return probe_accuracy(z_train, train.y[:n], z_test, test.y) | {'n_probe': n}
+    return code_probe(lambda x: encode_all(model, x)['z'], train, test, n_probe)
 
 # %% ../nbs/08_clustering.ipynb #6f860ec9
 def log_odds(logits:torch.Tensor)->torch.Tensor:

@@ -355,7 +355,8 @@ def from_mlp(cls:CategoricalAAE,
              learn_heads:bool=True, # Train W_C
              batch_norm:bool=False, # Batch norm in the encoder (A.3)
              architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
-             channels:tuple=(32, 64) # Channels of the strided convolutions ('conv', 'fully_conv')
+             channels:tuple=(32, 64), # Channels of the strided convolutions ('conv', 'fully_conv')
+             class_aware_style:bool=False # The z discriminator also sees y's class, one-hot (`ClassAwareStyleRegularizer`, below)
             )->CategoricalAAE:
     "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
     if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
@@ -373,12 +374,12 @@ def from_mlp(cls:CategoricalAAE,
     model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
                 MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
                 {} if disc_hidden is None else
-                {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim, disc_hidden, init_std)},
+                {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim + n_classes * class_aware_style, disc_hidden, init_std)},
                 data_shape, combine, heads, learn_heads)
     model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
                         disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
                         heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
-                        batch_norm=batch_norm, architecture=architecture, channels=tuple(channels))
+                        batch_norm=batch_norm, architecture=architecture, channels=tuple(channels), class_aware_style=class_aware_style)
     return model
 
 MODEL_KINDS.setdefault('categorical', CategoricalAAE)  # `load_aae` rebuilds the kind a saved model names (the module's own class: running this notebook must not replace it)

@@ -16,9 +16,9 @@ from .distributed import join_processes, leave_processes, DataParallel, world
 
 # %% auto #0
 __all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'value_format', 'paper_note', 'Experiment', 'check_config',
-           'device_available', 'option_suffix', 'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config',
-           'checkpoint_path', 'results_path', 'run', 'run_seeds', 'command_parser', 'full_report', 'command_main',
-           'command']
+           'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix', 'command_for',
+           'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run', 'run_seeds',
+           'command_parser', 'full_report', 'command_main', 'command']
 
 # %% ../nbs/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -50,7 +50,7 @@ class RunConfig:
     threads:int|None=None # torch threads; default torch's (give 1 to each of two runs sharing a small CPU)
     device:str|None=None # Device of the model and batches: 'cpu', 'cuda', 'cuda:1', 'mps'; default CUDA where there is one
     optimizer:str='fused' # 'fused': torch's fused AdamW/SGD for every phase (notebook 02e); 'fastai': fastai's own (the runs before 0.2)
-    precision:str='fp32' # 'fp32', or 'bf16': every forward pass under autocast in bfloat16 (notebook 02e)
+    precision:str='auto' # 'bf16': every forward pass under autocast in bfloat16 (notebook 02e); 'fp32'; 'auto': bf16 on a CPU that computes it natively (AVX512-BF16, AMX), else fp32
     resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch)
     keep_checkpoint:bool=False # Keep the checkpoint once the results are written (default: delete it)
 
@@ -86,7 +86,7 @@ class Experiment:
     unused:tuple = ()        # Shared options it has no use for: giving one is refused
     trains:bool = True       # False for one that only scores a saved model
     choices:dict = {'dataset': DATASETS, 'architecture': ('mlp',), 'regularizer': ('adversarial',), 'recipe': ('adam',),
-                    'optimizer': ('fused', 'fastai'), 'precision': ('fp32', 'bf16')}
+                    'optimizer': ('fused', 'fastai'), 'precision': ('auto', 'fp32', 'bf16')}
 
     def check(self, c:RunConfig):
         "Refuse options that cannot work, before any data is loaded (raise `UsageError`)"
@@ -167,6 +167,24 @@ def device_available(device:torch.device)->bool:
     if device.type == 'mps': return torch.backends.mps.is_available()
     return False
 
+def cpu_has_bf16(cpuinfo:str|None=None # The text of /proc/cpuinfo; default this machine's
+                )->bool:
+    "Whether the CPU multiplies bfloat16 natively: x86's AVX512-BF16 or AMX flags (False where /proc/cpuinfo cannot be read)"
+    if cpuinfo is None:
+        try: cpuinfo = Path('/proc/cpuinfo').read_text()
+        except OSError: return False
+    return re.search(r'\b(avx512_bf16|amx_bf16)\b', cpuinfo) is not None
+
+def auto_precision(device:str|None=None # The run's device; default CUDA where there is one, else the CPU
+                  )->str:
+    "What `--precision auto` runs on `device`: 'bf16' on a CPU that computes it natively, else 'fp32' (bf16 on a GPU is not measured yet: ask for it)"
+    dev = torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    return 'bf16' if dev.type == 'cpu' and cpu_has_bf16() else 'fp32'
+
+def settle_options(exp:Experiment, c:RunConfig)->RunConfig:
+    "`c` with what depends on the machine made explicit (`precision='auto'` resolved), so the results file and its command say what ran"
+    return replace(c, precision=auto_precision(c.device)) if exp.trains and c.precision == 'auto' else c
+
 def _check_device(name:str):
     try: dev = torch.device(name)
     except RuntimeError: raise UsageError(f"--device {name!r}: give cpu, cuda, cuda:1 or mps") from None
@@ -245,6 +263,7 @@ def run(exp:Experiment, # The experiment
     "Check, train (checkpointed; data-parallel under torchrun), evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
     c = exp.Config() if config is None else config
     check_config(exp, c, data is not None)
+    c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
     if exp.trains: _check_resume(exp, c, name)
     if c.threads: torch.set_num_threads(c.threads)
@@ -300,6 +319,7 @@ def run_seeds(exp:Experiment, # The experiment
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds): raise UsageError(f"--seeds {' '.join(map(str, seeds))}: give distinct seeds, e.g. --seeds 0 1 2")
     check_config(exp, c, data is not None)
+    c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
     data = data or exp.load_data(c)
     results = []

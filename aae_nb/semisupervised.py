@@ -17,12 +17,12 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.learner import Metric, ValueMetric
 from fastai.optimizer import Adam, SGD
 from .data import Split, aae_dataloaders, balanced_label_indices
-from .priors import Gaussian, Categorical
+from .priors import Prior, Gaussian, Categorical
 from .model import (mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES, MODEL_KINDS,
                           StyleClassEncoder, CategoricalAAE, COMBINES)
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 from .plots import show_grid
-from .evaluation import ClassError, predict_classes, test_error, style_probe, probe_accuracy
+from .evaluation import ClassError, predict_classes, test_error, style_probe, probe_accuracy, code_probe
 from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
@@ -31,7 +31,8 @@ from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 __all__ = ['RECIPES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise', 'InputDropout',
            'BalancedBatches', 'ClassificationPhase', 'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit',
            'learning_curve', 'semi_supervised_figures', 'semi_supervised_run_name', 'TwoAdversaryConfig',
-           'recipe_overrides', 'recipe_config', 'SemiSupervisedConfig', 'SemiSupervisedExperiment']
+           'recipe_overrides', 'recipe_config', 'SemiSupervisedConfig', 'SemiSupervisedExperiment',
+           'ClassAwareStyleRegularizer']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -149,6 +150,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
                             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
                             joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (notebook 02e)
+                            z_adversary:str='plain', # 'plain' (§5: the z discriminator sees z alone) or 'class_aware' (it sees z beside y's class; below)
                             **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -156,15 +158,20 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     r = RECIPES[recipe] | overrides
     data_shape = tuple(dls.train.dataset.x.shape[1:])
     if regularizer == 'mmd': disc_hidden = None  # MMD needs no discriminators
+    if z_adversary not in ('plain', 'class_aware'): raise ValueError(f"unknown z_adversary {z_adversary!r}: use 'plain' or 'class_aware'")
+    if z_adversary == 'class_aware' and regularizer != 'adversarial':
+        raise ValueError(f"z_adversary='class_aware' is a discriminator: regularizer={regularizer!r} has none")
     model = CategoricalAAE.from_mlp(data_shape, n_classes, code_dim, hidden, disc_hidden, init_std=init_std, combine=combine,
-                                    heads=heads, learn_heads=learn_heads, batch_norm=batch_norm, architecture=architecture)
+                                    heads=heads, learn_heads=learn_heads, batch_norm=batch_norm, architecture=architecture,
+                                    class_aware_style=z_adversary == 'class_aware')
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     style_prior = Gaussian(code_dim, style_std)
     parts = (('y', Categorical(n_classes)), ('z', style_prior))
     if regularizer == 'adversarial':
-        regs = [AdversarialRegularizer(p, key=k, disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
-                for k, p in parts]
+        rates = dict(disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
+        regs = [AdversarialRegularizer(p, key=k, **rates) for k, p in parts]
+        if z_adversary == 'class_aware': regs[1] = ClassAwareStyleRegularizer(style_prior, n_classes, **rates)
         if joint_adversaries: regs = [JointAdversarialRegularizer(regs)]
     elif joint_adversaries: raise ValueError(f"joint_adversaries needs the adversaries: regularizer={regularizer!r} has none")
     elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
@@ -257,13 +264,15 @@ class SemiSupervisedConfig(TwoAdversaryConfig):
     n_labels:int=100 # Labelled training images, balanced over the classes (Table 2: 100, 1000, 50000 = all)
     code_dim:int=10 # Size of the style z (A.2.1: 10)
     class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
+    z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 07)
 
 # %% ../nbs/07_semi_supervised.ipynb #b9adc3f4
 class SemiSupervisedExperiment(Experiment):
     "§5's semi-supervised AAE: test error of q(y|x) with `n_labels` labels (Table 2), learning curve, styles × classes"
     key, command, Config = 'semi_supervised', 'aae_semi_supervised', SemiSupervisedConfig
     description = "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
+                                    'z_adversary': ('plain', 'class_aware')}
     n_classes = 10
 
     def check(self, c):
@@ -271,6 +280,8 @@ class SemiSupervisedExperiment(Experiment):
             raise UsageError(f"--n_labels {c.n_labels}: a balanced draw needs at least one label of each of the {self.n_classes} classes; give at least {self.n_classes}")
         if c.n_train is not None and c.n_labels > c.n_train:
             raise UsageError(f"--n_labels {c.n_labels} is more than the --n_train {c.n_train} training images: ask for fewer labels")
+        if c.z_adversary != 'plain' and c.regularizer != 'adversarial':
+            raise UsageError(f"--z_adversary {c.z_adversary} is a discriminator and --regularizer {c.regularizer} has none: leave out one of them")
     def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm)
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
@@ -281,7 +292,8 @@ class SemiSupervisedExperiment(Experiment):
         return semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=c.code_dim, recipe=c.recipe,
                                        input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
                                        disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
-                                       batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, **recipe_overrides(c))
+                                       batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary,
+                                       **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/07_semi_supervised.ipynb #b8c7d73d
@@ -294,7 +306,7 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
     config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
-                  input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs, **recipe_config(c))
+                  input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs, z_adversary=c.z_adversary, **recipe_config(c))
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last,
              'style_probe': style_probe(learn.model, learn.dls.train.dataset, data['test'])}
     return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)
@@ -302,3 +314,30 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
 SEMI_SUPERVISED = SemiSupervisedExperiment()
 train_semi_supervised = SEMI_SUPERVISED.train
 aae_semi_supervised = command(SEMI_SUPERVISED)
+
+# %% ../nbs/07_semi_supervised.ipynb #e9bc1989
+class ClassAwareStyleRegularizer(AdversarialRegularizer):
+    "The z adversary of a two-headed model, shown each code beside the one-hot of the class y gives it (no gradient) and prior samples beside the same classes: z must follow the prior within every class"
+    def __init__(self,
+                 prior:Prior, # The style's prior
+                 n_classes:int, # Classes of y
+                 **kwargs # Passed to `AdversarialRegularizer` (`disc_lr_mult`, `gen_lr_mult`, `opt_func`)
+                ):
+        super().__init__(prior, key='z', **kwargs)
+        self.n_classes = n_classes
+
+    def before_fit(self):
+        super().before_fit()
+        need, lin = self.prior.dim + self.n_classes, next(m for m in self.disc.modules() if isinstance(m, nn.Linear))
+        if lin.in_features != need:
+            raise ValueError(f"the z discriminator takes {lin.in_features} inputs but a class-aware one needs z ({self.prior.dim}) and a "
+                             f"one-hot over {self.n_classes} classes = {need}: build the model with class_aware_style=True")
+
+    def code(self, codes:dict)->torch.Tensor:
+        "z, keeping the batch's classes (y's argmax, one-hot) for the critic"
+        self._classes = F.one_hot(codes['y'].detach().argmax(1), self.n_classes)
+        return codes['z']
+
+    def critic(self, z:torch.Tensor, yb:tuple)->torch.Tensor:
+        "The discriminator's logit for codes (or prior samples) `z`, each beside its batch image's class"
+        return self.disc(torch.cat([z, self._classes.to(z.dtype)], 1))

@@ -18,7 +18,7 @@ from .plots import show_grid
 from .training import AAELearner, AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
 from .mmd import MMDRegularizer, code_fit
-from .evaluation import probe_accuracy
+from .evaluation import code_probe
 from .runner import RunConfig, Experiment, command, option_suffix
 
 # %% auto #0
@@ -140,11 +140,9 @@ def evaluate(self:SupervisedExperiment, learn, c, data, name, last):
     "How well classifiers read the digit from z (and, for scale, from the pixels), the test reconstruction, Figure 7"
     test_sse = learn.test_loss(*data['test'])
     train, test = learn.dls.train.dataset, data['test']
-    n_probe = min(c.n_probe, len(train))
-    z_train, z_test = learn.encode(train.x[:n_probe]), learn.encode(test.x)
-    probe_z = probe_accuracy(z_train, train.y[:n_probe], z_test, test.y)
-    probe_pixels = probe_accuracy(train.x[:n_probe], train.y[:n_probe], test.x, test.y)
-    fit = code_fit(z_test, learn.prior)
+    probe_z, probe_pixels = code_probe(learn.encode, train, test, c.n_probe), code_probe(lambda x: x, train, test, c.n_probe)
+    n_probe = probe_z['n_probe']
+    fit = code_fit(learn.encode(test.x), learn.prior)
     figs = supervised_figures(learn, test, f'{name}: ')
     config = dict(prior=learn.prior.to_config(), code_dim=c.code_dim, n_classes=10, n_train=len(train), hidden=[c.width, c.width],
                   encoder='deterministic', disc=c.disc, gen_lr_mult=_gen_lr_mult(c.disc, c.gen_lr_mult), architecture=c.architecture,

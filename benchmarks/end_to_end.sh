@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One epoch of `aae_semi_supervised --n_labels 100 --batch_norm --n_train 10000 --epochs 1`, end to end (training,
 # validation, checkpoint), at commit 078da16 (before the fused optimizers) and now with each speed option, alternating,
-# in one sitting. The fit's wall time comes from each run's results file.
+# in one sitting: 'default' is the command as a user types it (since 0.3 `--precision auto`: bfloat16 on a CPU that
+# has it natively, float32 elsewhere). The fit's wall time comes from each run's results file.
 #
 #   bash benchmarks/end_to_end.sh [rounds]      # from a checkout with aae_nb installed (pip install -e .); ~1 min a round
 #
@@ -13,8 +14,8 @@ tmp=$(mktemp -d)
 git worktree add -f "$tmp/old" 078da16 >/dev/null 2>&1
 script=$(command -v aae_semi_supervised)
 export MPLBACKEND=Agg
-declare -A opts=([old]="" [fastai]="--optimizer fastai" [fused]="" [bf16]="--precision bf16" [joint]="--precision bf16 --joint_adversaries")
-order="old fastai fused bf16 joint"
+declare -A opts=([old]="" [fastai]="--optimizer fastai --precision fp32" [fp32]="--precision fp32" [default]="" [joint]="--joint_adversaries")
+order="old fastai fp32 default joint"
 out=benchmarks/end_to_end_cpu.txt
 {
 echo "# bash benchmarks/end_to_end.sh $rounds; $(python -c 'from aae_nb.results import device_name; print(device_name("cpu"))')"
@@ -23,7 +24,7 @@ for r in $(seq "$rounds"); do
   for v in $order; do
     if [ "$v" = old ]; then pp="$tmp/old"; else pp="$PWD"; fi
     PYTHONPATH="$pp" python "$script" --n_labels 100 --batch_norm --n_train 10000 --epochs 1 --out "$tmp/$v$r" ${opts[$v]} >/dev/null 2>&1
-    python -c "import json, glob; r = json.load(open(glob.glob('$tmp/$v$r/results/*.json')[0])); print(f\"round $r {'$v':7s} {r['wall_seconds']:6.1f} s  test error {100 * r['value']:.2f}%\")"
+    python -c "import json, glob; r = json.load(open(glob.glob('$tmp/$v$r/results/*.json')[0])); print(f\"round $r {'$v':7s} {r['wall_seconds']:6.1f} s  test error {100 * r['value']:.2f}%  {r['config'].get('precision') or 'fp32'}\")"
   done
 done
 } | tee "$out"

@@ -1,7 +1,8 @@
 """Training speed of the semi-supervised AAE (§5: batch norm, 100 labels, width 1000), one process, paths interleaved
-on the same batches: fastai's optimizers (the path before 0.2), the fused optimizers (the default now), fused with
-bfloat16 forward passes, the same with both adversaries in one phase (--joint_adversaries), and a hand-written
-PyTorch loop doing the same phases as the default path with the same optimizations.
+on the same batches: fastai's optimizers (the path before 0.2), the fused optimizers in float32, fused with bfloat16
+forward passes (the default since 0.3 on a CPU with native bfloat16: `--precision auto`), the same with both
+adversaries in one phase (--joint_adversaries), and a hand-written PyTorch loop doing the same phases with the same
+optimizations.
 
     python benchmarks/epoch_speed.py                  # about 5 minutes on a 2-core CPU
     python benchmarks/epoch_speed.py --threads 1 --rounds 3
@@ -20,6 +21,7 @@ from aae_nb.data import load_mnist, Split, aae_dataloaders, balanced_label_indic
 from aae_nb.semisupervised import semi_supervised_learner, BalancedBatches
 from aae_nb.training import half_sse, autoencoder_params
 from aae_nb.results import device_name
+from aae_nb.runner import auto_precision
 
 class TrainTimer(Callback):
     "Seconds of the training part of each epoch"
@@ -97,7 +99,7 @@ def main(argv=None):
     data = {'train': Split(mnist['train'].x[:a.n_train], mnist['train'].y[:a.n_train]), 'valid': Split(mnist['valid'].x[:100], mnist['valid'].y[:100])}
     labelled = Split(*[t[balanced_label_indices(mnist['train'].y[:a.n_train], 100)] for t in (mnist['train'].x[:a.n_train], mnist['train'].y[:a.n_train])])
     paths = {'callbacks, fastai Adam, fp32 (before 0.2)': partial(ours, learner(data, labelled, a.device, 'fastai', 'fp32')),
-             'callbacks, fused AdamW, fp32 (default)': partial(ours, learner(data, labelled, a.device, 'fused', 'fp32')),
+             'callbacks, fused AdamW, fp32': partial(ours, learner(data, labelled, a.device, 'fused', 'fp32')),
              'callbacks, fused AdamW, bf16': partial(ours, learner(data, labelled, a.device, 'fused', 'bf16')),
              'callbacks, fused AdamW, bf16, joint adversaries': partial(ours, learner(data, labelled, a.device, 'fused', 'bf16', joint=True)),
              'hand-written loop, fused AdamW, fp32': HandLoop(data, labelled, a.device, 'fp32').epoch,
@@ -112,9 +114,10 @@ def main(argv=None):
     lines = [f"# {' '.join(['python benchmarks/epoch_speed.py', *(argv if argv is not None else sys.argv[1:])])}",
              f"# {device_name(a.device)}; torch {torch.__version__}; {a.n_train} images (bs 100) per epoch, {a.rounds} rounds, median ms per batch",
              f"{'path':50s} {'ms/batch':>9s} {'speed-up':>9s}"]
-    lines += [f"{k:50s} {v:9.1f} {base / v:8.2f}x" for k, v in med.items()]
+    default = f"callbacks, fused AdamW, {auto_precision(a.device)}"
+    lines += [f"{k + (' (default)' if k == default else ''):50s} {v:9.1f} {base / v:8.2f}x" for k, v in med.items()]
     for prec in ('fp32', 'bf16'):
-        cb, hand = med[f"callbacks, fused AdamW, {prec}" + (' (default)' if prec == 'fp32' else '')], med[f"hand-written loop, fused AdamW, {prec}"]
+        cb, hand = med[f"callbacks, fused AdamW, {prec}"], med[f"hand-written loop, fused AdamW, {prec}"]
         lines.append(f"our callbacks vs the hand-written loop, {prec}: {100 * (cb / hand - 1):+.1f}%")
     text = '\n'.join(lines) + '\n'
     print(text)

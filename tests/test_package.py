@@ -32,7 +32,8 @@ def test_aae_basic_writes_results_and_figures(tmp_path):
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
     assert set(RESULT_KEYS) <= set(r)
     assert r['experiment'] == 'basic' and r['epochs'] == 1 and r['config']['n_train'] == 600
-    assert r['command'] == 'aae_basic --epochs 1 --width 32 --n_train 600 --save_model --name tiny'
+    from aae_nb.runner import auto_precision
+    assert r['command'] == f'aae_basic --epochs 1 --width 32 --n_train 600 --save_model --precision {auto_precision()} --name tiny'
     assert r['versions']['aae_nb'] == __import__('aae_nb').__version__ and r['config']['epochs_asked'] == 1
     assert 0 < r['value'] < 100 and 0 <= r['extra']['final_disc_acc'] <= 1
     for k in ('codes', 'grid', 'samples'): assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
@@ -45,7 +46,8 @@ def test_compact_model(tmp_path):
     run_tiny('aae_basic', '--n_train', '600', '--epochs', '1', '--width', '32', '--out', str(tmp_path), '--name', 'tiny',
              '--save_model', '--compact_model')
     r = json.loads((tmp_path/'results'/'tiny.json').read_text())
-    assert r['command'] == 'aae_basic --epochs 1 --width 32 --n_train 600 --save_model --compact_model --name tiny'
+    from aae_nb.runner import auto_precision
+    assert r['command'] == f'aae_basic --epochs 1 --width 32 --n_train 600 --save_model --compact_model --precision {auto_precision()} --name tiny'
     import torch
     from aae_nb.model import load_aae
     saved = torch.load(tmp_path/'models'/'tiny.pth', weights_only=False)
