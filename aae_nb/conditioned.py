@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .data import aae_dataloaders
 from .priors import Prior, MixtureOfGaussians, SwissRoll, UNLABELLED, plot_codes
-from .model import ARCHITECTURES
+from .model import ARCHITECTURES, discriminator_inputs
 from .plots import percentile_grid, show_grid
 from .training import AdversarialRegularizer, AAELearner
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
@@ -23,9 +23,6 @@ __all__ = ['CONDITIONED_PRIORS', 'CONDITIONED', 'train_conditioned', 'aae_condit
            'ConditionedConfig', 'ConditionedExperiment']
 
 # %% ../nbs/04_label_conditioned.ipynb #48424ff6
-def _first_linear(net:nn.Module)->nn.Linear|None:
-    return next((m for m in net.modules() if isinstance(m, nn.Linear)), None)
-
 class LabelConditionedRegularizer(AdversarialRegularizer):
     "Regularisation phase of §2.3: the discriminator sees each code with its one-hot label, class `n_classes` meaning 'unlabelled'"
     def __init__(self,
@@ -53,9 +50,9 @@ class LabelConditionedRegularizer(AdversarialRegularizer):
 
     def before_fit(self):
         super().before_fit()
-        lin, need = _first_linear(self.disc), self.prior.dim + self.label_dim
-        if lin is not None and lin.in_features != need:
-            raise ValueError(f"the discriminator takes {lin.in_features} inputs but a label-conditioned one needs the code "
+        n_in, need = discriminator_inputs(self.disc), self.prior.dim + self.label_dim
+        if n_in is not None and n_in != need:
+            raise ValueError(f"the discriminator takes {n_in} inputs but a label-conditioned one needs the code "
                              f"({self.prior.dim}) and a one-hot over {self.n_classes} classes + 'unlabelled' = {need}: "
                              f"build the model with disc_label_dim={self.label_dim} (label_conditioned_learner does)")
         ds = self.learn.dls.train.dataset

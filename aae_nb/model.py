@@ -14,7 +14,7 @@ from .priors import Prior, prior_from_config
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all', 'COMBINES', 'StyleClassEncoder', 'CategoricalAAE']
+__all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'discriminator_inputs', 'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all', 'COMBINES', 'StyleClassEncoder', 'CategoricalAAE']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
@@ -90,6 +90,11 @@ class MLPDecoder(nn.Module):
 def mlp_discriminator(n_in:int, hidden:tuple=(1000, 1000), init_std:float|None=None)->nn.Sequential:
     "A discriminator: `n_in` (the code, and a one-hot label if it is label-conditioned) `→ hidden… → 1` logit"
     return mlp(n_in, hidden, 1, init_std=init_std)
+
+def discriminator_inputs(disc:nn.Module)->int|None:
+    "How many inputs a discriminator takes: its first linear layer's `in_features` (None where it has none)"
+    lin = next((m for m in disc.modules() if isinstance(m, nn.Linear)), None)
+    return None if lin is None else lin.in_features
 
 # %% ../nbs/02_model.ipynb #6bd8513d
 ARCHITECTURES = ('mlp', 'conv', 'fully_conv')

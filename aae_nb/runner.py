@@ -8,7 +8,7 @@ import argparse, difflib, os, re, shlex, sys, inspect
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
-from fastai.torch_core import no_random
+from fastai.torch_core import no_random, default_device
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
 from .results import record_run, device_name, versions, write_aggregate, read_result
 from .checkpoint import Checkpoint
@@ -175,10 +175,10 @@ def cpu_has_bf16(cpuinfo:str|None=None # The text of /proc/cpuinfo; default this
         except OSError: return False
     return re.search(r'\b(avx512_bf16|amx_bf16)\b', cpuinfo) is not None
 
-def auto_precision(device:str|None=None # The run's device; default CUDA where there is one, else the CPU
+def auto_precision(device:str|None=None # The run's device; default fastai's (CUDA or MPS where there is one, else the CPU)
                   )->str:
     "What `--precision auto` runs on `device`: 'bf16' on a CPU that computes it natively, else 'fp32' (bf16 on a GPU is not measured yet: ask for it)"
-    dev = torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    dev = torch.device(device) if device is not None else default_device()  # where the run's batches go when --device is left out
     return 'bf16' if dev.type == 'cpu' and cpu_has_bf16() else 'fp32'
 
 def settle_options(exp:Experiment, c:RunConfig)->RunConfig:

@@ -18,11 +18,11 @@ from fastai.learner import Metric, ValueMetric
 from fastai.optimizer import Adam, SGD
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .priors import Prior, Gaussian, Categorical
-from .model import (mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, encode_all, ARCHITECTURES, MODEL_KINDS,
-                          StyleClassEncoder, CategoricalAAE, COMBINES)
+from .model import (mlp, MLPDecoder, mlp_discriminator, discriminator_inputs, AdversarialAutoencoder, encode_all,
+                          ARCHITECTURES, MODEL_KINDS, StyleClassEncoder, CategoricalAAE, COMBINES)
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 from .plots import show_grid
-from .evaluation import ClassError, predict_classes, test_error, style_probe, probe_accuracy, code_probe
+from .evaluation import ClassError, predict_classes, test_error, style_probe
 from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
 from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
@@ -328,9 +328,9 @@ class ClassAwareStyleRegularizer(AdversarialRegularizer):
 
     def before_fit(self):
         super().before_fit()
-        need, lin = self.prior.dim + self.n_classes, next(m for m in self.disc.modules() if isinstance(m, nn.Linear))
-        if lin.in_features != need:
-            raise ValueError(f"the z discriminator takes {lin.in_features} inputs but a class-aware one needs z ({self.prior.dim}) and a "
+        n_in, need = discriminator_inputs(self.disc), self.prior.dim + self.n_classes
+        if n_in != need:
+            raise ValueError(f"the z discriminator takes {n_in} inputs but a class-aware one needs z ({self.prior.dim}) and a "
                              f"one-hot over {self.n_classes} classes = {need}: build the model with class_aware_style=True")
 
     def code(self, codes:dict)->torch.Tensor:
