@@ -1,4 +1,4 @@
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 import os
 if os.environ.get('IN_TEST') and 'OMP_NUM_THREADS' not in os.environ:

@@ -14,7 +14,7 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.learner import Learner, ValueMetric
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, OptimWrapper
 from .data import AAEDataLoader, LabelledImages
 from .priors import Prior
 from .checkpoint import load_opt_state
@@ -45,6 +45,14 @@ def _phase_step(params, loss, opt):
     loss.backward()
     opt.step()
 
+def _lr(opt)->float:
+    "The learning rate of `opt`'s last parameter group (a fastai `Optimizer` or an `OptimWrapper`), read directly"
+    return float(opt.opt.param_groups[-1]['lr'] if isinstance(opt, OptimWrapper) else opt.hypers[-1]['lr'])
+
+def _set_lr(opt, lr:float):
+    "Set the learning rate of every parameter group of `opt`, as `opt.set_hyper('lr', lr)` does, without its conversions"
+    for g in (opt.opt.param_groups if isinstance(opt, OptimWrapper) else opt.hypers): g['lr'] = lr
+
 def _bce_logits(logits, target:float):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
@@ -73,8 +81,8 @@ class RegularizationPhase(EpochMeans):
     def before_fit(self): self._opts, self._params = [], list(self.learn.model.parameters())
 
     def before_batch(self):
-        lr = float(self.learn.opt.hypers[-1]['lr'])
-        for opt, mult in self._opts: opt.set_hyper('lr', lr * mult)
+        lr = _lr(self.learn.opt)  # this batch's, as the schedule (ParamScheduler, order 60) has just set it
+        for opt, mult in self._opts: _set_lr(opt, lr * mult)
 
     def end_phase(self, values:dict):
         "Close the phase on a batch: clear the gradients it left, add its `values` (tensors) to the epoch's means, keep them in `self.last`"
@@ -318,7 +326,11 @@ def export(self:AAELearner, *args, **kwargs):
 # %% ../nbs/02e_speed.ipynb #6533ca6b
 from functools import partial
 from fastai.optimizer import OptimWrapper, SGD
-from fastcore.basics import patch
+from fastcore.basics import patch, getcallable, noop
+from fastcore.foundation import L
+from fastcore.xtras import modify_exception
+from fastai.callback.core import (_inner_loop, CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException,
+                                  CancelStepException, CancelTrainException, CancelValidException)
 
 # %% ../nbs/02e_speed.ipynb #f6fc4ee8
 def fused_adam(params, lr:float=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
@@ -417,3 +429,35 @@ class JointAdversarialRegularizer(RegularizationPhase):
         for p, l in zip(self.parts, losses): p.end_phase(res[p.key] | {'gen_loss': l.detach()})
         self.end_phase({})
         return res
+
+# %% ../nbs/02e_speed.ipynb #98f868fd
+_BATCH_EVENTS = frozenset(_inner_loop)
+_CANCELS = (CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException,
+            CancelTrainException, CancelValidException)  # passed on as they are, as fastai's Callback.__call__ does
+
+@patch
+def __call__(self:AAELearner, event_name):
+    "Dispatch one event (a name) or several (a list of names), as fastai's `Learner.__call__`, without building a list for one"
+    if isinstance(event_name, str): self._call_one(event_name)
+    else: L(event_name).map(self._call_one)
+
+@patch
+def _call_one(self:AAELearner, event_name:str):
+    "fastai's dispatch of one event, with the handlers of the batch loop's events looked up once per set of callbacks"
+    if event_name not in _BATCH_EVENTS: return Learner._call_one(self, event_name)
+    key = (tuple(self.cbs), tuple(cb.order for cb in self.cbs))  # holds the callbacks, so no new one can take an old one's id
+    cache = self.__dict__.get('_handlers')
+    if cache is None or cache[0] != key: cache = self.__dict__['_handlers'] = (key, {})
+    handlers = cache[1].get(event_name)
+    if handlers is None:
+        handlers = cache[1][event_name] = [(cb, getcallable(cb, event_name)) for cb in self.cbs.sorted('order')
+                                           if type(cb).__call__ is not Callback.__call__ or getcallable(cb, event_name) is not noop]
+    training = self.training
+    for cb, f in handlers:
+        if type(cb).__call__ is not Callback.__call__: cb(event_name)
+        elif cb.run and ((cb.run_train and training) or (cb.run_valid and not training)):
+            try: f()
+            except _CANCELS: raise
+            except Exception as e:  # fastai's message; an error with no message keeps its type's name (fastai's own would fail on it)
+                what = e.args[0] if e.args else type(e).__name__
+                raise modify_exception(e, f'Exception occured in `{cb.__class__.__name__}` when calling event `{event_name}`:\n\t{what}', replace=True)
