@@ -449,12 +449,13 @@ def _call_one(self:AAELearner, event_name:str):
     cache = self.__dict__.get('_handlers')
     if cache is None or cache[0] != key: cache = self.__dict__['_handlers'] = (key, {})
     handlers = cache[1].get(event_name)
-    if handlers is None:
-        handlers = cache[1][event_name] = [(cb, getcallable(cb, event_name)) for cb in self.cbs.sorted('order')
+    if handlers is None:  # (callback, its method for the event, whether it has its own __call__) for each that handles it
+        handlers = cache[1][event_name] = [(cb, getcallable(cb, event_name), type(cb).__call__ is not Callback.__call__)
+                                           for cb in self.cbs.sorted('order')
                                            if type(cb).__call__ is not Callback.__call__ or getcallable(cb, event_name) is not noop]
     training = self.training
-    for cb, f in handlers:
-        if type(cb).__call__ is not Callback.__call__: cb(event_name)
+    for cb, f, own_call in handlers:
+        if own_call: cb(event_name)
         elif cb.run and ((cb.run_train and training) or (cb.run_valid and not training)):
             try: f()
             except _CANCELS: raise
