@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 tmp=$(mktemp -d)
+trap 'git worktree remove --force "$tmp/old" 2>/dev/null || true; rm -rf "$tmp"' EXIT  # however the run ends
 git worktree add -f "$tmp/old" 078da16 >/dev/null 2>&1
 script=$(command -v aae_semi_supervised)
 export MPLBACKEND=Agg
@@ -35,4 +36,3 @@ med = {v: statistics.median(float(r[3]) for r in rows if r[2] == v) for v in dic
 lines = [f"median {v:7s} {s:6.1f} s  {med['old'] / s:.2f}x faster than 078da16" for v, s in med.items()]
 open(sys.argv[1], 'a').write('\n'.join(lines) + '\n'); print('\n'.join(lines))
 EOF
-git worktree remove --force "$tmp/old"
