@@ -8,10 +8,13 @@ schedule from torch's OneCycleLR, the epoch means of the same losses and accurac
     python benchmarks/epoch_speed.py                  # about 5 minutes on a 2-core CPU
     python benchmarks/epoch_speed.py --threads 1 --rounds 3
 
-Prints milliseconds per training batch (median over rounds, each round times every path on the same batches in turn,
-in a shuffled order, the paths compared side by side)
-and writes benchmarks/epoch_speed_<device>.txt. Validation is not timed: both loops would do the same. The CPU this
-was written on swings by 20% and more from one second to the next: trust the medians of many rounds, not one.
+A path's time in a round is the median, over one epoch's training batches, of the time from the start of one batch to
+the start of the next: the steady state of a long epoch, without what each fit or epoch does once (a fit's fresh phase
+optimizers, the allocator's trim after each epoch). Every round times every path on the same batches, in a shuffled
+order, the paths that are compared (ours and the hand loops, in one precision) one right after the other; the table
+gives each path's median over rounds, and our extra time over a hand loop is the median over rounds of the two paths'
+ratio in a round. Writes benchmarks/epoch_speed_<device>.txt. Validation is not timed: both loops would do the same.
+The CPU this was written on swings by 20% and more from one second to the next: trust the medians of many rounds.
 """
 import argparse, os, random, statistics, sys, time
 from functools import partial
@@ -45,7 +48,7 @@ def learner(data, labelled, device, optimizer, precision, joint=False):
     return learn
 
 def ours(learn)->float:
-    "ms per training batch of one epoch of our callbacks"
+    "One epoch (one fit) of our callbacks: the median ms from one training batch's start to the next"
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
     return per_batch(learn.batch_timer.starts)
 
