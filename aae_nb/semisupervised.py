@@ -28,11 +28,11 @@ from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0
-__all__ = ['RECIPES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise', 'InputDropout',
-           'BalancedBatches', 'ClassificationPhase', 'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit',
-           'learning_curve', 'semi_supervised_figures', 'semi_supervised_run_name', 'TwoAdversaryConfig',
-           'recipe_overrides', 'recipe_config', 'SemiSupervisedConfig', 'SemiSupervisedExperiment',
-           'ClassAwareStyleRegularizer']
+__all__ = ['RECIPES', 'Z_ADVERSARIES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise',
+           'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'semi_supervised_learner', 'paper_steps',
+           'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures', 'semi_supervised_run_name',
+           'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config', 'SemiSupervisedConfig',
+           'SemiSupervisedExperiment', 'ClassAwareStyleRegularizer']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -128,6 +128,7 @@ RECIPES = {
     # learning rates 0.01 / 0.1 / 0.1, all divided by 10 at epochs 50 and 1000
     'paper': dict(opt='SGD', lr=0.01, class_lr_mult=10., disc_lr_mult=10., gen_lr_mult=10., adv_momentum=0.1, schedule='steps'),
 }
+Z_ADVERSARIES = ('plain', 'class_aware')  # the style's discriminator: §5's, or one that also sees y's class (below)
 
 def semi_supervised_learner(dls, # `DataLoaders` of the training images (their labels unused) and the validation set
                             labelled:Split|None, # The labelled images; None: no classification phase (§6 clustering)
@@ -158,7 +159,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
     r = RECIPES[recipe] | overrides
     data_shape = tuple(dls.train.dataset.x.shape[1:])
     if regularizer == 'mmd': disc_hidden = None  # MMD needs no discriminators
-    if z_adversary not in ('plain', 'class_aware'): raise ValueError(f"unknown z_adversary {z_adversary!r}: use 'plain' or 'class_aware'")
+    if z_adversary not in Z_ADVERSARIES: raise ValueError(f"unknown z_adversary {z_adversary!r}: use {' or '.join(map(repr, Z_ADVERSARIES))}")
     if z_adversary == 'class_aware' and regularizer != 'adversarial':
         raise ValueError(f"z_adversary='class_aware' is a discriminator: regularizer={regularizer!r} has none")
     model = CategoricalAAE.from_mlp(data_shape, n_classes, code_dim, hidden, disc_hidden, init_std=init_std, combine=combine,
@@ -272,7 +273,7 @@ class SemiSupervisedExperiment(Experiment):
     key, command, Config = 'semi_supervised', 'aae_semi_supervised', SemiSupervisedConfig
     description = "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
-                                    'z_adversary': ('plain', 'class_aware')}
+                                    'z_adversary': Z_ADVERSARIES}
     n_classes = 10
 
     def check(self, c):
