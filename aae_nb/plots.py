@@ -4,11 +4,13 @@
 
 # %% ../nbs/02c_plots.ipynb #6900d6f5
 from __future__ import annotations
+from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
 
 # %% auto #0
-__all__ = ['percentile_grid', 'image_grid', 'show_grid']
+__all__ = ['percentile_grid', 'image_grid', 'show_grid', 'Box', 'diagram']
 
 # %% ../nbs/02c_plots.ipynb #94c3f49a
 def percentile_grid(n:int=20, # Points per side
@@ -38,3 +40,45 @@ def show_grid(images:torch.Tensor, nrow:int, ax=None, title:str|None=None):
     ax.set_axis_off()
     if title: ax.set_title(title)
     return ax
+
+# %% ../nbs/02c_plots.ipynb #c61dd320
+@dataclass
+class Box:
+    "A box of a diagram: its label, centre, size and colour"
+    label:str # Text in the box (matplotlib mathtext allowed: `'$q(z|x)$'`)
+    x:float # Centre, in the diagram's units
+    y:float
+    w:float=1.6 # Width and height
+    h:float=0.8
+    color:str='#e8eef7' # Fill
+
+def _edge(b:Box, tx:float, ty:float)->tuple:
+    "The point where the segment from `b`'s centre towards (tx, ty) leaves `b`"
+    dx, dy = tx - b.x, ty - b.y
+    s = min(b.w / 2 / abs(dx) if dx else float('inf'), b.h / 2 / abs(dy) if dy else float('inf'))
+    return b.x + s * dx, b.y + s * dy
+
+def diagram(boxes:dict, # Boxes by name
+            arrows:list, # `(from, to)` or `(from, to, label)` by box name
+            title:str|None=None, # Title above the diagram
+            size:tuple=(9, 3) # Figure size in inches
+           )->plt.Figure:
+    "Draw `boxes` and the `arrows` between them; return the figure"
+    fig, ax = plt.subplots(figsize=size)
+    for b in boxes.values():
+        ax.add_patch(FancyBboxPatch((b.x - b.w / 2, b.y - b.h / 2), b.w, b.h, boxstyle='round,pad=0.02', fc=b.color, ec='#334'))
+        ax.text(b.x, b.y, b.label, ha='center', va='center', fontsize=11)
+    for a in arrows:
+        unknown = [n for n in a[:2] if n not in boxes]
+        if unknown: raise ValueError(f"arrow {a[:2]} names no box {unknown[0]!r}: the boxes are {list(boxes)}")
+        s, t = boxes[a[0]], boxes[a[1]]
+        (x0, y0), (x1, y1) = _edge(s, t.x, t.y), _edge(t, s.x, s.y)
+        ax.annotate('', xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle='-|>', color='#334', lw=1.3))
+        if len(a) > 2: ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, a[2], ha='center', va='bottom', fontsize=9, color='#445')
+    xs = [v for b in boxes.values() for v in (b.x - b.w / 2, b.x + b.w / 2)]
+    ys = [v for b in boxes.values() for v in (b.y - b.h / 2, b.y + b.h / 2)]
+    ax.set_xlim(min(xs) - .2, max(xs) + .2); ax.set_ylim(min(ys) - .2, max(ys) + .3)
+    ax.set_aspect('equal'); ax.set_axis_off()
+    if title: ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -4,13 +4,15 @@
 
 # %% ../nbs/90_results.ipynb #00000001
 from __future__ import annotations
-import json, os, platform, subprocess, sys
+import json, os, platform, re, subprocess, sys
 from pathlib import Path
+from dataclasses import dataclass
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'device_name', 'versions', 'write_result', 'read_result', 'read_results',
-           'write_aggregate', 'results_table', 'record_run']
+__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'PAPER_NUMBERS', 'device_name', 'versions', 'write_result', 'read_result',
+           'read_results', 'write_aggregate', 'results_table', 'PaperNumber', 'results_folder', 'ours', 'format_number',
+           'short_device', 'paper_table', 'record_run']
 
 # %% ../nbs/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
@@ -115,6 +117,91 @@ def results_table(folder:str|Path='results')->str:
         ours = _fmt(r['value']) + (f" ± {_fmt(r['std'])} ({len(r['seeds'])} seeds)" if 'std' in r else '')
         rows.append(f"| {r['name']} | {r['experiment']} | {r['dataset']} | {r['metric']} | {ours} | "
                     f"{_fmt(r['paper_value'])} | {_epochs(r)} | {r['wall_seconds'] / 60:.1f} min | {r['device']} |")
+    return '\n'.join(rows)
+
+# %% ../nbs/90_results.ipynb #597e751c
+@dataclass(frozen=True)
+class PaperNumber:
+    "One number of the paper, and the results files that hold ours"
+    where:str # The paper's table or figure and its setting
+    paper:float # The paper's number (errors as fractions)
+    paper_std:float|None # Its ± where the paper gives one
+    files:tuple # Our results file(s): one file, or runs of one configuration with different seeds (averaged)
+    chapter:str # The notebook that explains it
+
+PAPER_NUMBERS = {
+    'table1': PaperNumber('Table 1: Parzen log-likelihood, 10K samples (± s.e.)', 340., 2., ('likelihood_aae_a1_50ep',), '05_likelihood'),
+    'table2_100': PaperNumber('Table 2: MNIST, 100 labels', .019, .001, ('semisupervised_100_bn_bf16_64ep',), '07_semi_supervised'),
+    'table2_1000': PaperNumber('Table 2: MNIST, 1000 labels', .016, .0008,
+                               ('semisupervised_1000_bn_bf16', 'semisupervised_1000_bn_bf16_seed1'), '07_semi_supervised'),
+    'table2_all': PaperNumber('Table 2: MNIST, all labels', .0085, .0002, ('semisupervised_50000_bn',), '07_semi_supervised'),
+    'table3_16': PaperNumber('Table 3: 16 clusters', .0955, .0205, ('clustering_16_joint_disc5',), '08_clustering'),
+    'table3_30': PaperNumber('Table 3: 30 clusters', .041, .0113, ('clustering_30_joint_disc5',), '08_clustering'),
+    'fig11_2d_1000': PaperNumber('Figure 11: 2-D, 1000 labels', .042, None, ('dimreduction_2d_1000_bn',), '09_dim_reduction'),
+    'fig11_2d_100': PaperNumber('Figure 11: 2-D, 100 labels', .0608, None, ('dimreduction_2d_100_bn',), '09_dim_reduction'),
+    'fig11_10d_100': PaperNumber('Figure 11: 10-D, 100 labels', .039, None, ('dimreduction_10d_100_bn',), '09_dim_reduction'),
+    'fig11_unsupervised': PaperNumber('Figure 11: 2-D, 20 clusters, no labels', .1395, None,
+                                      ('dimreduction_2d_unsupervised_20_bn_eta3_bf16',), '09_dim_reduction'),
+}
+
+# %% ../nbs/90_results.ipynb #7dcb9cb9
+def results_folder()->Path:
+    "The repository's `results/` when aae_nb runs from a checkout, else `./results`"
+    import aae_nb
+    repo = Path(aae_nb.__file__).resolve().parent.parent/'results'
+    return repo if repo.is_dir() else Path('results')
+
+def ours(item:str, # A key of `PAPER_NUMBERS`, or a results file's name
+         folder:str|Path|None=None # Where results live; default `results_folder()`
+        )->dict:
+    "Our number for `item`: value, std over seeds (an estimate's standard error, or None, for one run), epochs, wall time, machine, metric, files"
+    folder = Path(folder or results_folder())
+    files = PAPER_NUMBERS[item].files if item in PAPER_NUMBERS else (item,)
+    missing = [f for f in files if not (folder/f'{f}.json').exists()]
+    if missing: raise FileNotFoundError(f"no results file {missing[0]}.json in {folder}: run the command that makes it")
+    rs = [read_result(folder/f'{f}.json') for f in files]
+    if len({(r['experiment'], r['metric']) for r in rs}) > 1: raise ValueError(f"{item}: {files} measure different things")
+    if len(rs) == 1 and 'std' in rs[0]:
+        r = rs[0]; values, std = r['values'], r['std']
+    else:
+        values = [float(r['value']) for r in rs]
+        std = None if len(values) == 1 else (sum((v - sum(values) / len(values)) ** 2 for v in values) / (len(values) - 1)) ** .5
+    # one run of an estimate that has its own standard error (Parzen's): that is its ±, as in the paper's Table 1
+    if std is None and 'standard_error' in rs[0].get('extra', {}): std = float(rs[0]['extra']['standard_error'])
+    return dict(value=sum(values) / len(values), std=std, n=len(values), epochs=min(r['epochs'] for r in rs),
+                wall_seconds=sum(r['wall_seconds'] for r in rs), device=rs[0]['device'], metric=rs[0]['metric'],
+                paper_value=rs[0]['paper_value'], files=files)
+
+# %% ../nbs/90_results.ipynb #36b78534
+def format_number(value:float|None, metric:str, std:float|None=None)->str:
+    "A number as the paper writes it: errors in percent, anything else with one decimal; `± std` where given"
+    if value is None: return '–'
+    pct = 'error' in metric
+    f = (lambda v: f'{100 * v:.2f}%') if pct else (lambda v: f'{v:.1f}' if abs(value) >= 10 else f'{v:.3g}')
+    return f(value) + (f' ± {f(std)}' if std is not None else '')
+
+def short_device(device:str)->str:
+    "A machine's name for a table: 'Intel Xeon, 2 cores, 1 threads'"
+    for s in ('CPU: ', '(R)', '(TM)', ' Processor', ' CPU', ' torch'): device = device.replace(s, '')
+    return re.sub(r'\s*@\s*[\d.]+GHz', '', device)
+
+def paper_table(*items:str|tuple, # Keys of `PAPER_NUMBERS`, or results files' names (their `paper_value` shown), or `(name, label)`
+                folder:str|Path|None=None, # Where results live; default `results_folder()`
+                link:str|None=None, # Prefix of links to the chapters (e.g. 'nbs/'); None: no chapter column
+                machine:bool=True # Show wall time and machine
+               )->str:
+    "A markdown table of the paper's numbers beside ours, read from the results files"
+    head = ['paper', 'paper', 'ours', 'runs', 'epochs'] + (['wall time', 'machine'] if machine else []) + (['chapter'] if link is not None else [])
+    rows = ['| ' + ' | '.join(['what'] + head[1:]) + ' |', '|' + '---|' * len(head)]
+    for item in items:
+        item, label = item if isinstance(item, tuple) else (item, None)
+        o, p = ours(item, folder), PAPER_NUMBERS.get(item)
+        where = label or (p.where if p else item)
+        paper = format_number(p.paper, o['metric'], p.paper_std) if p else format_number(o['paper_value'], o['metric'])
+        cells = [where, paper, format_number(o['value'], o['metric'], o['std']), str(o['n']), str(o['epochs'])]
+        if machine: cells += [f"{o['wall_seconds'] / 60:.0f} min", short_device(o['device'])]
+        if link is not None: cells.append(f"[{p.chapter[:2]}]({link}{p.chapter}.ipynb)" if p else '')
+        rows.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(rows)
 
 # %% ../nbs/90_results.ipynb #0000000b
