@@ -115,7 +115,7 @@ class ClassificationPhase(RegularizationPhase):
         super().load_checkpoint_state(state)
         self.load_process_state(state)
     def process_state(self)->dict:
-        "Where each class's labelled examples are in their current shuffle: each process of a data-parallel run has its own (notebook 15)"
+        "Where each class's labelled examples are in their current shuffle: each process of a data-parallel run has its own (appendix 15_distributed)"
         return {'queues': self.batches._queues}
     def load_process_state(self, state:dict): self.batches._queues = list(state['queues'])
 
@@ -150,7 +150,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             metrics=None, # More metrics
                             regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
                             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
-                            joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (notebook 02e)
+                            joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (appendix 02e_speed)
                             z_adversary:str='plain', # 'plain' (§5: the z discriminator sees z alone) or 'class_aware' (it sees z beside y's class; below)
                             **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
                            )->AAELearner:
@@ -245,7 +245,7 @@ class TwoAdversaryConfig(RunConfig):
     "The shared options and the rates of the two adversaries (y's and z's) of §5-§7's models"
     disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
     gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
-    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (notebook 02e)
+    joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (appendix 02e_speed)
 
 def recipe_overrides(c:RunConfig)->dict:
     "The phase rates `c` sets in place of its recipe's, e.g. `{'disc_lr_mult': 5.0}`"

@@ -57,7 +57,7 @@ def _bce_logits(logits, target:float):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 class EpochMeans(Callback):
-    "Base of the callbacks that log the epoch means of values they compute on each training batch (phases' losses, loss terms); several processes average them (notebook 15)"
+    "Base of the callbacks that log the epoch means of values they compute on each training batch (phases' losses, loss terms); several processes average them (appendix 15_distributed)"
     def before_train(self): self._sums, self._n = {}, 0
     def add(self, values:dict):
         "Add one batch's `values` (tensors) to the epoch's means; keep them in `self.last`"
@@ -318,12 +318,12 @@ def save_aae(self:AAELearner, path, compact:bool=False):
 
 @patch
 def export(self:AAELearner, *args, **kwargs):
-    "Not supported: `learn.save_aae(path)` keeps model and prior; a `Checkpoint` callback (notebook 02d) keeps a whole fit"
+    "Not supported: `learn.save_aae(path)` keeps model and prior; a `Checkpoint` callback (appendix 02d_checkpoint) keeps a whole fit"
     raise NotImplementedError("AAELearner.export is not supported: use learn.save_aae(path) to keep the model with its prior "
                               "(reload with aae_nb.model.load_aae); to resume training, fit with an aae_nb.checkpoint.Checkpoint "
                               "callback (the aae_* commands always do: --resume), which keeps every phase's optimizer and the schedule")
 
-# %% ../nbs/02e_speed.ipynb #6533ca6b
+# %% ../nbs/appendix/02e_speed.ipynb #6533ca6b
 from functools import partial
 from fastai.optimizer import OptimWrapper, SGD
 from fastcore.basics import patch, getcallable, noop
@@ -332,7 +332,7 @@ from fastcore.xtras import modify_exception
 from fastai.callback.core import (_inner_loop, CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException,
                                   CancelStepException, CancelTrainException, CancelValidException)
 
-# %% ../nbs/02e_speed.ipynb #f6fc4ee8
+# %% ../nbs/appendix/02e_speed.ipynb #f6fc4ee8
 def fused_adam(params, lr:float=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
     "fastai's `Adam` (its defaults, weight decay decoupled) as torch's fused `AdamW`, wrapped so that fastai's schedules drive it"
     return OptimWrapper(params, partial(torch.optim.AdamW, fused=True), lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
@@ -348,7 +348,7 @@ def fused_optimizer(opt_func):
     if base is SGD and set(kw) <= {'mom'}: return partial(fused_sgd, **kw)
     return opt_func
 
-# %% ../nbs/02e_speed.ipynb #cf058900
+# %% ../nbs/appendix/02e_speed.ipynb #cf058900
 class Autocast(Callback):
     "Run every batch's forward passes (all phases', validation's) under `torch.autocast` in `dtype`; weights, losses' sums and optimizer state stay float32"
     order = -30  # around everything a batch does
@@ -363,7 +363,7 @@ class Autocast(Callback):
     def after_cancel_batch(self): self._exit()
     def after_fit(self): self._exit()
 
-# %% ../nbs/02e_speed.ipynb #fbb4678c
+# %% ../nbs/appendix/02e_speed.ipynb #fbb4678c
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}
 
 @patch
@@ -382,7 +382,7 @@ def speed_up(self:AAELearner,
     if PRECISIONS[precision] is not None: self.add_cb(Autocast(PRECISIONS[precision]))
     return self
 
-# %% ../nbs/02e_speed.ipynb #cfedcafe
+# %% ../nbs/appendix/02e_speed.ipynb #cfedcafe
 class JointAdversarialRegularizer(RegularizationPhase):
     "Several adversaries in one phase: one encoder pass, every discriminator's step on the same codes, one generator step on their summed losses"
     def __init__(self,
@@ -430,7 +430,7 @@ class JointAdversarialRegularizer(RegularizationPhase):
         self.end_phase({})
         return res
 
-# %% ../nbs/02e_speed.ipynb #98f868fd
+# %% ../nbs/appendix/02e_speed.ipynb #98f868fd
 _BATCH_EVENTS = frozenset(_inner_loop)
 _CANCELS = (CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException,
             CancelTrainException, CancelValidException)  # passed on as they are, as fastai's Callback.__call__ does

@@ -1,4 +1,4 @@
-"Data-parallel training (notebook 15) with two gloo processes on this CPU: what must hold exactly"
+"Data-parallel training (appendix 15_distributed) with two gloo processes on this CPU: what must hold exactly"
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
