@@ -12,14 +12,25 @@ from .data import aae_dataloaders
 from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
 from .model import ARCHITECTURES
 from .mmd import code_fit
-from .plots import percentile_grid, show_grid
+from .plots import percentile_grid, show_grid, Box, diagram
 from .training import AAELearner, REGULARIZERS, half_sse
 from .runner import RunConfig, Experiment, command, option_suffix
 import aae_nb.mmd, aae_nb.vae  # they add the 'mmd' and 'vae' regularizers
 
 # %% auto #0
-__all__ = ['PRIOR_CHOICES', 'BASIC', 'train_basic', 'aae_basic', 'basic_figures', 'make_basic_prior', 'basic_run_name',
-           'BasicConfig', 'BasicExperiment']
+__all__ = ['PRIOR_CHOICES', 'BASIC', 'train_basic', 'aae_basic', 'aae_diagram', 'basic_figures', 'make_basic_prior',
+           'basic_run_name', 'BasicConfig', 'BasicExperiment']
+
+# %% ../nbs/03_basic_aae.ipynb #7eff9f3c
+def aae_diagram(title:str='The adversarial autoencoder: an autoencoder (top) and an adversary on its code (bottom)')->plt.Figure:
+    "The paper's Figure 1, drawn: the autoencoder, and the discriminator telling prior samples from codes"
+    top, bottom = 2.2, 0
+    return diagram({'x': Box('image $x$', 0, top, w=1.5), 'enc': Box('encoder\n$q(z|x)$', 2.5, top, w=1.8),
+                    'z': Box('code $z$', 5, top, w=1.5, color='#fdf0d5'), 'dec': Box('decoder\n$p(x|z)$', 7.5, top, w=1.8),
+                    'xhat': Box('$\\hat{x}$', 10, top, w=1.2), 'prior': Box("$z' \\sim p(z)$", 2.5, bottom, w=1.8, color='#fdf0d5'),
+                    'D': Box('discriminator\n$D$', 5, bottom, w=1.8, color='#f7e1e1'), 'out': Box('prior sample\nor code?', 7.5, bottom, w=1.8)},
+                   [('x', 'enc'), ('enc', 'z'), ('z', 'dec'), ('dec', 'xhat'), ('z', 'D'), ('prior', 'D'), ('D', 'out')],
+                   title=title, size=(10, 3.6))
 
 # %% ../nbs/03_basic_aae.ipynb #e6e2836f
 def basic_figures(learn:AAELearner, # A trained learner

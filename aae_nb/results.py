@@ -106,14 +106,16 @@ def _epochs(r)->str:
     asked = (r.get('config') or {}).get('epochs_asked')
     return f"{r['epochs']} of {asked}" if asked and r['epochs'] < asked else str(r['epochs'])
 
-def results_table(folder:str|Path='results')->str:
+def results_table(folder:str|Path='results', # Where results live
+                  experiments:tuple|None=None # Only these experiments (e.g. `('clustering',)`); default all
+                 )->str:
     "The results as a markdown table, ours beside the paper's; several seeds as mean ± std (their own files are left out)"
     rows = ['| run | experiment | dataset | metric | ours | paper | epochs | wall time | device |',
             '|---|---|---|---|---|---|---|---|---|']
     results = read_results(folder)
     in_aggregate = {n for r in results for n in r.get('runs', [])}
     for r in results:
-        if r['name'] in in_aggregate: continue
+        if r['name'] in in_aggregate or (experiments and r['experiment'] not in experiments): continue
         ours = _fmt(r['value']) + (f" ± {_fmt(r['std'])} ({len(r['seeds'])} seeds)" if 'std' in r else '')
         rows.append(f"| {r['name']} | {r['experiment']} | {r['dataset']} | {r['metric']} | {ours} | "
                     f"{_fmt(r['paper_value'])} | {_epochs(r)} | {r['wall_seconds'] / 60:.1f} min | {r['device']} |")

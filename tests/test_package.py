@@ -113,9 +113,23 @@ def test_committed_results_are_complete():
         assert r['wall_seconds'] > 0 and r['epochs'] >= 1 and r['command'], r['name']
 
 def test_readme_shows_committed_results():
-    from aae_nb.results import results_table
-    assert results_table(ROOT/'results') in (ROOT/'README.md').read_text(), \
-        "README.md's results table is not the one results/*.json gives: execute nbs/index.ipynb, then run tools/make_readme.py"
+    from aae_nb.results import results_table, paper_table, PAPER_NUMBERS
+    assert paper_table(*PAPER_NUMBERS, link='nbs/', machine=False) in (ROOT/'README.md').read_text(), \
+        "README.md's table of the paper's numbers is not the one results/*.json gives: execute nbs/index.ipynb, then run tools/make_readme.py"
+    assert results_table(ROOT/'results') in (ROOT/'results'/'README.md').read_text(), \
+        "results/README.md is not the table results/*.json gives: run tools/make_readme.py"
+
+def test_paper_numbers_are_consistent():
+    "Each of the paper's numbers points at results files that exist, measure one thing, carry the same paper value, and a chapter that exists"
+    from aae_nb.results import PAPER_NUMBERS, read_result, ours
+    for key, p in PAPER_NUMBERS.items():
+        assert (ROOT/'nbs'/f'{p.chapter}.ipynb').exists(), (key, p.chapter)
+        for f in p.files:
+            r = read_result(ROOT/'results'/f'{f}.json')
+            assert r['paper_value'] is not None and abs(r['paper_value'] - p.paper) < 1e-9, (key, f, r['paper_value'], p.paper)
+            assert r['dataset'] == 'mnist', (key, f)
+        o = ours(key, ROOT/'results')
+        assert o['n'] == 1 or o['std'] is not None, key
 
 def test_readme_in_sync_with_index():
     res = subprocess.run([sys.executable, str(ROOT/'tools'/'make_readme.py'), '--check'], capture_output=True, text=True)
