@@ -10,9 +10,9 @@ _spec = importlib.util.spec_from_file_location('tidy_outputs', ROOT/'tools'/'tid
 tidy_outputs = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(tidy_outputs)
 
 # The paper's chapters rewritten in the book's anatomy; the others still read as the lab record they were
-BOOK_CHAPTERS = ['03_basic_aae', '04_label_conditioned']
-ANATOMY = ['## The idea', '## The objective', '## The architecture', '## The code', '## A quick run',
-           '## Results against the paper', '## What to try']
+BOOK_CHAPTERS = ['03_basic_aae', '04_label_conditioned', '05_likelihood']
+ANATOMY = ['## The idea', '## The objective', ('## The architecture', '## The protocol'), '## The code', '## A quick run',
+           '## Results against the paper', '## What to try']  # a tuple: any of these headings
 # Notebooks whose committed outputs still break the rules (long metrics tables of full runs, pictures shown twice)
 NOT_YET_TIDY = {'06_supervised', '07_semi_supervised', '08_clustering', '09_dim_reduction', '12_vae'}
 
@@ -23,8 +23,8 @@ def _headings(nb): return [l.strip() for c in nb['cells'] if c['cell_type'] == '
 def test_chapter_anatomy(name):
     "A chapter's sections come in the book's order, with displayed equations and a drawn diagram"
     nb = json.loads((NBS/f'{name}.ipynb').read_text())
-    heads = [h for h in _headings(nb) if any(h.startswith(a) for a in ANATOMY)]
-    assert [next(a for a in ANATOMY if h.startswith(a)) for h in heads] == ANATOMY, heads
+    step = lambda h: next((a for a in ANATOMY if h.startswith(a)), None)  # str.startswith takes a tuple of alternatives
+    assert [step(h) for h in _headings(nb) if step(h)] == ANATOMY, _headings(nb)
     text = ''.join(''.join(c['source']) for c in nb['cells'])
     assert len(re.findall(r'\$\$.+?\$\$', text, re.S)) >= 2, "the objective as displayed equations ($$ … $$)"
     assert 'diagram(' in text, "the architecture drawn with plots.diagram"
