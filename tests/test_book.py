@@ -24,7 +24,9 @@ def test_chapter_anatomy(name):
     "A chapter's sections come in the book's order, with displayed equations and a drawn diagram"
     nb = json.loads((NBS/f'{name}.ipynb').read_text())
     step = lambda h: next((a for a in ANATOMY if h.startswith(a)), None)  # str.startswith takes a tuple of alternatives
-    assert [step(h) for h in _headings(nb) if step(h)] == ANATOMY, _headings(nb)
+    steps = [step(h) for h in _headings(nb) if step(h)]
+    steps = [s for i, s in enumerate(steps) if not i or s != steps[i - 1]]  # two quick runs in a row are one step
+    assert steps == ANATOMY, _headings(nb)
     text = ''.join(''.join(c['source']) for c in nb['cells'])
     assert len(re.findall(r'\$\$.+?\$\$', text, re.S)) >= 2, "the objective as displayed equations ($$ … $$)"
     assert 'diagram(' in text, "the architecture drawn with plots.diagram"
