@@ -51,3 +51,14 @@ def test_tidy_keeps_the_table_and_drops_the_style():
 def test_readme_at_most_40_table_rows():
     rows = [l for l in (ROOT/'README.md').read_text().splitlines() if l.startswith('|')]
     assert len(rows) <= 40, len(rows)
+
+@pytest.mark.parametrize('name', BOOK_CHAPTERS)
+def test_reproduce_commands_are_recorded(name):
+    "A chapter's 'To reproduce them' commands are the commands its results files record, word for word"
+    from aae_nb.results import read_results
+    recorded = {r['command'] for r in read_results(ROOT/'results')}
+    text = ''.join(''.join(c['source']) for c in json.loads((NBS/f'{name}.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown')
+    block = re.search(r"To reproduce them[^\n]*\n\n```sh\n(.*?)```", text, re.S)
+    assert block, "no 'To reproduce them' block"
+    commands = [l.split('#')[0].strip() for l in block.group(1).splitlines() if l.split('#')[0].strip()]
+    assert commands and set(commands) <= recorded, set(commands) - recorded
