@@ -75,6 +75,11 @@ def read_results(folder:str|Path='results')->list:
     "All result files in `folder`, sorted by name"
     return [read_result(p) for p in sorted(Path(folder).glob('*.json'))]
 
+def _mean_std(values:list)->tuple:
+    "The mean of `values` and their sample standard deviation (n − 1), None for a single value"
+    mean = sum(values) / len(values)
+    return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else None
+
 def write_aggregate(name:str, # File name without `.json`
                     folder:str|Path, # Where results live
                     results:list, # The runs of one configuration with different seeds (as `read_results` gives them)
@@ -87,8 +92,8 @@ def write_aggregate(name:str, # File name without `.json`
         for k in ('experiment', 'dataset', 'metric', 'config'):
             if r[k] != first[k]: raise ValueError(f"{first['name']} and {r['name']} differ in {k}: aggregate the seeds of one configuration")
     values = [float(r['value']) for r in results]
-    mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.
+    mean, std = _mean_std(values)
+    std = 0. if std is None else std
     fields = dict(experiment=first['experiment'], dataset=first['dataset'], metric=first['metric'], value=mean,
                   paper_value=first['paper_value'], config=first['config'], epochs=min(r['epochs'] for r in results),
                   wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=first['device'], seed=None,
@@ -163,11 +168,8 @@ def ours(item:str, # A key of `PAPER_NUMBERS`, or a results file's name
     if missing: raise FileNotFoundError(f"no results file {missing[0]}.json in {folder}: run the command that makes it")
     rs = [read_result(folder/f'{f}.json') for f in files]
     if len({(r['experiment'], r['metric']) for r in rs}) > 1: raise ValueError(f"{item}: {files} measure different things")
-    if len(rs) == 1 and 'std' in rs[0]:
-        r = rs[0]; values, std = r['values'], r['std']
-    else:
-        values = [float(r['value']) for r in rs]
-        std = None if len(values) == 1 else (sum((v - sum(values) / len(values)) ** 2 for v in values) / (len(values) - 1)) ** .5
+    if len(rs) == 1 and 'std' in rs[0]: values, std = rs[0]['values'], rs[0]['std']  # an aggregate file of several seeds
+    else: values = [float(r['value']) for r in rs]; std = _mean_std(values)[1]
     # one run of an estimate that has its own standard error (Parzen's): that is its ±, as in the paper's Table 1
     if std is None and 'standard_error' in rs[0].get('extra', {}): std = float(rs[0]['extra']['standard_error'])
     return dict(value=sum(values) / len(values), std=std, n=len(values), epochs=min(r['epochs'] for r in rs),
@@ -193,8 +195,8 @@ def paper_table(*items:str|tuple, # Keys of `PAPER_NUMBERS`, or results files' n
                 machine:bool=True # Show wall time and machine
                )->str:
     "A markdown table of the paper's numbers beside ours, read from the results files"
-    head = ['paper', 'paper', 'ours', 'runs', 'epochs'] + (['wall time', 'machine'] if machine else []) + (['chapter'] if link is not None else [])
-    rows = ['| ' + ' | '.join(['what'] + head[1:]) + ' |', '|' + '---|' * len(head)]
+    head = ['what', 'paper', 'ours', 'runs', 'epochs'] + (['wall time', 'machine'] if machine else []) + (['chapter'] if link is not None else [])
+    rows = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for item in items:
         item, label = item if isinstance(item, tuple) else (item, None)
         o, p = ours(item, folder), PAPER_NUMBERS.get(item)
