@@ -4,7 +4,7 @@
 
 # %% ../nbs/appendix/02d_checkpoint.ipynb #7c70f1ce
 from __future__ import annotations
-import os, random, signal, sys, threading, time
+import os, pickle, random, signal, sys, threading, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -57,9 +57,17 @@ def config_difference(old:dict, new:dict)->str:
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return ', '.join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in keys)
 
+_CHECKPOINT_KEYS = {'format', 'config', 'epoch', 'n_epoch', 'rows', 'seconds', 'model', 'opt', 'phases', 'recorder', 'train_iter', 'rng'}
+
 def read_checkpoint(path:str|Path)->dict:
-    "A checkpoint written by `Checkpoint` (it holds numpy's and Python's random states, so it is unpickled in full: read only your own)"
-    return torch.load(path, map_location='cpu', weights_only=False)
+    "A checkpoint written by `Checkpoint` (it holds numpy's and Python's random states, so it is unpickled in full: read only your own); `ValueError` if damaged or foreign"
+    fix = "delete it to start the run over, or give the --name of another run"
+    try: ck = torch.load(path, map_location='cpu', weights_only=False)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, ModuleNotFoundError) as e:
+        raise ValueError(f"{path} is damaged or not a checkpoint ({type(e).__name__}: {' '.join(str(e).split())[:120]}): {fix}") from None
+    if not isinstance(ck, dict) or not _CHECKPOINT_KEYS <= set(ck):
+        raise ValueError(f"{path} is not a checkpoint of an aae_nb run: {fix}")
+    return ck
 
 # %% ../nbs/appendix/02d_checkpoint.ipynb #63bef132
 _SIGNALS = {signal.SIGINT: 'Ctrl-C', signal.SIGTERM: 'SIGTERM'}
@@ -78,14 +86,23 @@ class Checkpoint(Callback):
         store_attr()
         self.path = Path(path)
 
-    def before_fit(self):
-        self.start, self.ck, self.stopped_by, self.rows, self.diverged = 0, None, None, [], False
-        self.seconds_before, self.t0 = 0., time.time()
+    def read(self)->dict|None:
+        "The checkpoint to resume from (`None` if there is none), checked: `ValueError` if damaged, foreign, or written under other options"
+        self._read = None
         if self.resume and self.path.exists():
             ck = read_checkpoint(self.path)
             if self.config is not None and ck['config'] != self.config:
                 raise ValueError(f"{self.path} was written by a run with other options ({config_difference(ck['config'], self.config)}): "
                                  "give the same options to resume it, or another --name")
+            self._read = ck
+        return self._read
+
+    def before_fit(self):
+        self.start, self.ck, self.stopped_by, self.rows, self.diverged = 0, None, None, [], False
+        self.seconds_before, self.t0 = 0., time.time()
+        ck = getattr(self, '_read', None) or self.read()  # read once: the runner reads it before building anything
+        self._read = None
+        if ck is not None:
             if ck['n_epoch'] != self.n_epoch:
                 raise ValueError(f"{self.path} is a fit of {ck['n_epoch']} epochs, not {self.n_epoch}: resume it with the same --epochs")
             self.ck, self.start, self.rows, self.seconds_before = ck, ck['epoch'], list(ck['rows']), ck['seconds']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #00000001
 from __future__ import annotations
-import codecs, gzip, hashlib, io, os, pickle, struct, subprocess, sys, tempfile, zipfile, zlib
+import codecs, gzip, hashlib, io, math, os, pickle, struct, subprocess, sys, tempfile, zipfile, zlib
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -119,12 +119,16 @@ def load_mnist(cache_dir:str|Path|None=None, # Cache folder (see `data_dir`)
         if not fetch: raise FileNotFoundError(f"MNIST is not in {path.parent}. {FETCH_HINT}, "
                                               f"or call load_mnist(fetch=True), or set AAE_NB_DATA to a folder that has mnist.npz.")
         fetch_mnist(cache_dir)
+    again = "fetch it again with `aae_fetch_mnist --force` (or delete the file)"
     try:
-        with np.load(path) as f:
-            return {k: _as_split(f[f'x_{k}'], f[f'y_{k}'], (1, 28, 28)) for k in ('train', 'valid', 'test')}
+        with np.load(path) as f: arrays = {k: (f[f'x_{k}'], f[f'y_{k}']) for k in ('train', 'valid', 'test')}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:  # truncated, corrupt, or not ours
-        raise ValueError(f"the MNIST cache {path} is unreadable ({type(e).__name__}: {e}): fetch it again with "
-                         f"`aae_fetch_mnist --force` (or delete the file)") from None
+        raise ValueError(f"the MNIST cache {path} is unreadable ({type(e).__name__}: {e}): {again}") from None
+    for k, (x, y) in arrays.items():
+        if x.ndim < 2 or math.prod(x.shape[1:]) != 28 * 28 or y.shape != (len(x),) or x.dtype != np.uint8:
+            raise ValueError(f"the MNIST cache {path} holds {k} images of shape {x.shape} ({x.dtype}) with {y.shape} labels, "
+                             f"not n uint8 images of 28×28 with one label each: {again}")
+    return {k: _as_split(x, y, (1, 28, 28)) for k, (x, y) in arrays.items()}
 
 # %% ../nbs/00_data.ipynb #00000011
 @call_parse

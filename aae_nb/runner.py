@@ -5,6 +5,7 @@
 # %% ../nbs/appendix/02b_runner.ipynb #e2e2f1a7
 from __future__ import annotations
 import argparse, difflib, os, re, shlex, sys, inspect
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
@@ -15,14 +16,21 @@ from .checkpoint import Checkpoint
 from .distributed import join_processes, leave_processes, DataParallel, world
 
 # %% auto #0
-__all__ = ['DATASETS', 'UsageError', 'RunConfig', 'option_help', 'value_format', 'paper_note', 'Experiment', 'check_config',
-           'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix', 'command_for',
-           'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run', 'run_seeds',
-           'command_parser', 'full_report', 'command_main', 'command']
+__all__ = ['DATASETS', 'UsageError', 'bad_input', 'RunConfig', 'option_help', 'value_format', 'paper_note', 'Experiment',
+           'check_config', 'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix',
+           'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run',
+           'run_seeds', 'command_parser', 'full_report', 'command_main', 'command']
 
 # %% ../nbs/appendix/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
-    "Bad options given to a run: the message names the problem and the fix"
+    "Bad input to a run (options, data, a checkpoint to resume): the message names the problem and the fix"
+
+@contextmanager
+def bad_input():
+    "Before a run trains, the input is all there is: a `ValueError` or `FileNotFoundError` raised here is reported as a `UsageError`"
+    try: yield
+    except UsageError: raise
+    except (ValueError, FileNotFoundError) as e: raise UsageError(' '.join(str(e).split())) from e
 
 # %% ../nbs/appendix/02b_runner.ipynb #1a45edbc
 DATASETS = ('mnist', 'fashion_mnist', 'digits')
@@ -158,7 +166,7 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     if c.compact_model and not c.save_model: raise UsageError("--compact_model makes the file of --save_model smaller: add --save_model")
     if not exp.trains and (c.resume or c.keep_checkpoint):
         raise UsageError(f"{exp.command} trains nothing, so it has no checkpoint: leave out --resume and --keep_checkpoint")
-    exp.check(c)
+    with bad_input(): exp.check(c)  # it may ask the library, e.g. to build the prior the options name
 
 def device_available(device:torch.device)->bool:
     "Whether this machine has `device`"
@@ -268,19 +276,22 @@ def run(exp:Experiment, # The experiment
     if exp.trains: _check_resume(exp, c, name)
     if c.threads: torch.set_num_threads(c.threads)
     made_by = versions()  # the code as it is when the run starts: a commit made while it trains did not make it
-    w, device = join_processes(c.device) if exp.trains else (None, c.device)  # one process, or each of torchrun's (appendix 15_distributed)
+    with bad_input(): w, device = join_processes(c.device) if exp.trains else (None, c.device)  # one process, or each of torchrun's (appendix 15_distributed)
     parallel = w is not None and w.size > 1
     show = show and not (parallel and not w.main)  # one progress bar and table: the first process's
-    data = data or exp.load_data(c)
+    with bad_input(): data = data or exp.load_data(c)  # a missing or damaged data cache
     ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c) | ({'world_size': w.size} if parallel else {}), resume=c.resume,
                       write=not parallel or w.main) if exp.trains else None
+    if ckpt is not None:
+        with bad_input(): ckpt.read()  # a damaged or foreign checkpoint, or one of other options, is refused before anything is built
     with no_random(c.seed):
-        learn = exp.learner(c, data)
-        if exp.trains: learn.speed_up(c.optimizer, c.precision)  # an AAELearner's (appendix 02e_speed)
-        if device is not None: learn.dls.device = torch.device(device)  # the model follows in fastai's before_fit
-        more = [ckpt, DataParallel() if parallel else None, *(cbs or [])]
-        if any(cb is not None for cb in more): learn.add_cbs([cb for cb in more if cb is not None])
-        try: wall, last = exp.fit(learn, c, show)
+        with bad_input():  # what the options ask for that the library refuses
+            learn = exp.learner(c, data)
+            if exp.trains: learn.speed_up(c.optimizer, c.precision)  # an AAELearner's (appendix 02e_speed)
+            if device is not None: learn.dls.device = torch.device(device)  # the model follows in fastai's before_fit
+            more = [ckpt, DataParallel() if parallel else None, *(cbs or [])]
+            if any(cb is not None for cb in more): learn.add_cbs([cb for cb in more if cb is not None])
+        try: wall, last = exp.fit(learn, c, show)  # from here on, an exception is the run's failure, not the input's
         finally:
             if ckpt is not None: ckpt.release_signals()
         if ckpt is not None and ckpt.stopped_by:
@@ -321,7 +332,7 @@ def run_seeds(exp:Experiment, # The experiment
     check_config(exp, c, data is not None)
     c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
-    data = data or exp.load_data(c)
+    with bad_input(): data = data or exp.load_data(c)
     results = []
     for s in seeds:
         cs = replace(c, seed=s, name=f'{name}_seed{s}')
@@ -380,7 +391,7 @@ def full_report(exp:Experiment, result:dict)->str:
     return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
 
 def command_main(exp:Experiment, argv:list|None=None):
-    "Run `exp` from a command line (`argv`, default `sys.argv[1:]`); bad input ends in one line on stderr and exit status 2"
+    "Run `exp` from a command line (`argv`, default `sys.argv[1:]`); bad input ends in one line on stderr and exit status 2, a failure of the run itself in its traceback and status 1"
     # returns nothing: a console script's return value becomes its exit status
     args = vars(command_parser(exp).parse_args(argv))
     debug, seeds = args.pop('debug') or os.environ.get('AAE_NB_DEBUG'), args.pop('seeds')
@@ -393,7 +404,7 @@ def command_main(exp:Experiment, argv:list|None=None):
     except RunInterrupted as e:
         if world().main: print(f"{exp.command}: {e}", file=sys.stderr)  # under torchrun every process stops; one says so
         sys.exit(130)
-    except (ValueError, FileNotFoundError) as e:
+    except UsageError as e:  # decided before the run trained; anything else is our bug and keeps its traceback
         if debug: raise
         print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(2)

@@ -75,3 +75,51 @@ def test_a_run_stopped_by_nan_says_so(tmp_path):
     assert 'warning: the fit stopped early, after 1 of 3 epochs' in full_report(BASIC, r)
     from aae_nb.results import results_table
     assert '| 1 of 3 |' in results_table(tmp_path/'results')
+
+BASIC_SMALL = dict(dataset='digits', epochs=3, width=32, bs=50)
+
+def test_a_crash_while_writing_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    "Killed between writing the new checkpoint and putting it in place: the last one is still whole, and resuming from it ends as a run never stopped"
+    from aae_nb.basic import BASIC
+    from aae_nb import checkpoint
+    _, whole, _ = BASIC.train(out=str(tmp_path/'whole'), **BASIC_SMALL)
+    calls, real_replace = [], os.replace
+    def replace_then_crash(src, dst):
+        calls.append(dst)
+        if len(calls) == 2: raise OSError('killed between the write and the replace')
+        real_replace(src, dst)
+    monkeypatch.setattr(checkpoint.os, 'replace', replace_then_crash)
+    with pytest.raises(OSError, match='killed between'): BASIC.train(out=str(tmp_path/'cut'), **BASIC_SMALL)
+    monkeypatch.setattr(checkpoint.os, 'replace', real_replace)
+    ck = tmp_path/'cut'/'checkpoints'/f"{whole['name']}.pth"
+    assert checkpoint.read_checkpoint(ck)['epoch'] == 1  # the one written after the first epoch, whole
+    assert ck.with_name(ck.name + '.tmp').exists()  # the half-done write is beside it, not in its place
+    _, resumed, _ = BASIC.train(out=str(tmp_path/'cut'), resume=True, **BASIC_SMALL)
+    assert resumed['value'] == whole['value'] and resumed['extra']['history'] == whole['extra']['history']
+    assert resumed['extra']['resumed_after_epoch'] == 1
+
+def test_resume_a_series_of_seeds(tmp_path):
+    "`--seeds 0 1 --resume` after the second seed stopped: seed 0 is read, not trained again; seed 1 goes on; the aggregate is that of a series never stopped"
+    from aae_nb.basic import BASIC
+    whole, agg_whole = BASIC.train_seeds([0, 1], out=str(tmp_path/'whole'), name='series', **BASIC_SMALL)
+    BASIC.train(out=str(tmp_path/'cut'), name='series_seed0', seed=0, **BASIC_SMALL)
+    with pytest.raises(RunInterrupted): run(BASIC, BASIC.Config(out=str(tmp_path/'cut'), name='series_seed1', seed=1, **BASIC_SMALL), cbs=[StopIn(1)])
+    first = (tmp_path/'cut'/'results'/'series_seed0.json').stat().st_mtime_ns
+    cut, agg_cut = BASIC.train_seeds([0, 1], out=str(tmp_path/'cut'), name='series', resume=True, **BASIC_SMALL)
+    assert (tmp_path/'cut'/'results'/'series_seed0.json').stat().st_mtime_ns == first  # read, not run again
+    assert cut[1]['extra']['resumed_after_epoch'] == 1
+    assert agg_cut['values'] == agg_whole['values'] and agg_cut['value'] == agg_whole['value']
+    assert agg_cut['command'] == agg_whole['command']
+
+def test_sigterm_stops_after_the_batch_and_keeps_the_checkpoint(tmp_path):
+    env = os.environ | {'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1'}
+    p = subprocess.Popen(_cli('--name', 'run', out=tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ck = tmp_path/'checkpoints'/'run.pth'
+    deadline = time.time() + 300
+    while not ck.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.02)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 130, err[-2000:]
+    assert 'SIGTERM: run run stopped in epoch' in err and '--resume' in err and 'Traceback' not in err, err[-2000:]
+    from aae_nb.checkpoint import read_checkpoint
+    assert read_checkpoint(ck)['epoch'] >= 1 and not (tmp_path/'results').exists()

