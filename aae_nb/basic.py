@@ -6,7 +6,6 @@
 from __future__ import annotations
 from dataclasses import dataclass
 from fastcore.basics import patch
-import torch
 import matplotlib.pyplot as plt
 from .data import aae_dataloaders
 from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
@@ -15,7 +14,7 @@ from .mmd import code_fit
 from .plots import percentile_grid, show_grid, Box, diagram
 from .training import AAELearner, REGULARIZERS, half_sse
 from .runner import RunConfig, Experiment, command, option_suffix
-import aae_nb.mmd, aae_nb.vae  # they add the 'mmd' and 'vae' regularizers
+import aae_nb.mmd, aae_nb.vae  # noqa: F401 (importing them adds the 'mmd' and 'vae' regularizers)
 
 # %% auto #0
 __all__ = ['PRIOR_CHOICES', 'BASIC', 'train_basic', 'aae_basic', 'aae_diagram', 'basic_figures', 'make_basic_prior',

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from fastai.learner import Metric
 from .data import Split, aae_dataloaders
-from .model import encode_all, ARCHITECTURES
+from .model import ARCHITECTURES
 from .plots import show_grid
-from .evaluation import log_odds, cluster_scores, cluster_labels, cluster_error, ClusterError, majority_labels, MajorityError, YConfidence
+from .evaluation import cluster_scores, cluster_labels, cluster_error, ClusterError, majority_labels, MajorityError, YConfidence
 from .training import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .runner import Experiment, UsageError, command, option_suffix

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_compare.ipynb #b13be4e4
 from __future__ import annotations
-import json, time
+import json
 from pathlib import Path
 import pandas as pd
 import matplotlib.pyplot as plt

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
-from torch import nn
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .data import aae_dataloaders

@@ -4,7 +4,6 @@
 
 # %% ../nbs/14_conv.ipynb #104ed52d
 from __future__ import annotations
-import torch
 from torch import nn
 
 # %% auto #0

@@ -8,9 +8,7 @@ import math
 from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
-from fastcore.basics import store_attr, patch
-from fastai.callback.core import Callback
-from fastai.learner import ValueMetric
+from fastcore.basics import patch
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
 from .training import AAELearner, LossTerm

@@ -5,7 +5,6 @@
 # %% ../nbs/appendix/15_distributed.ipynb #9d678666
 from __future__ import annotations
 import os, random
-from functools import partial
 from typing import NamedTuple
 import numpy as np
 import torch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/appendix/90_results.ipynb #00000001
 from __future__ import annotations
-import json, os, platform, re, subprocess, sys
+import json, os, platform, re, subprocess
 from pathlib import Path
 from dataclasses import dataclass
 import torch

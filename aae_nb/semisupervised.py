@@ -8,22 +8,19 @@ import time
 from dataclasses import dataclass
 from functools import partial
 import torch
-from torch import nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
-from fastai.learner import Metric, ValueMetric
+from fastai.learner import ValueMetric
 from fastai.optimizer import Adam, SGD
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .priors import Prior, Gaussian, Categorical
-from .model import (mlp, MLPDecoder, mlp_discriminator, discriminator_inputs, AdversarialAutoencoder, encode_all,
-                          ARCHITECTURES, MODEL_KINDS, StyleClassEncoder, CategoricalAAE, COMBINES)
-from .conv import conv_encoder_net, conv_decoder_net, init_weights
+from .model import (discriminator_inputs, ARCHITECTURES, CategoricalAAE)
 from .plots import show_grid
-from .evaluation import ClassError, predict_classes, test_error, style_probe
-from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step, _clear_grads
+from .evaluation import ClassError, test_error, style_probe
+from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step
 from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 

@@ -4,7 +4,6 @@
 
 # %% ../nbs/06_supervised.ipynb #a04a4f50
 from __future__ import annotations
-import warnings
 from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt

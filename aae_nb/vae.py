@@ -7,9 +7,6 @@ from __future__ import annotations
 import math
 import torch
 import torch.nn.functional as F
-from fastcore.basics import store_attr
-from fastai.callback.core import Callback
-from fastai.learner import ValueMetric
 from .priors import Prior, Gaussian, gaussian_components, prior_log_prob
 from .training import Regularizer, register_regularizer, LossTerm
 
