@@ -25,13 +25,23 @@ def test_the_check_catches_an_unaveraged_phase(tmp_path):
     different = {k.split('.')[0] for k in a if not torch.equal(a[k], b[k])}
     assert 'discriminators' in different
 
+def differing(a, b)->set:
+    "The networks (encoder, decoder, discriminators.y/z) with a tensor that differs between `a` and `b` beyond rounding"
+    return {k.split('.')[0] + ('.' + k.split('.')[1] if k.startswith('discriminators') else '') for k in a
+            if not torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6)}
+
 def test_two_processes_take_one_process_step(tmp_path):
-    "One batch of each phase split over two processes = the same batch whole in one process (draws pinned, no batch norm)"
+    "Three batches of each phase split over two processes = the same batches whole in one process (draws pinned, no batch norm, SGD with momentum)"
     (tmp_path/'two').mkdir(); (tmp_path/'one').mkdir()
     two, _ = train('union', tmp_path/'two', 2)
     (one,) = train('union', tmp_path/'one', 1)
     for k in one:
         torch.testing.assert_close(two[k], one[k], rtol=1e-5, atol=1e-6, msg=lambda m: f"{k}: {m}")
+    # negative controls: the same comparison fails when the processes sum their gradients, or leave the classification phase's unaveraged
+    for bug, moved_apart in (('union_sum', {'encoder', 'decoder', 'discriminators.y', 'discriminators.z'}), ('union_unaveraged_class', {'encoder'})):
+        (tmp_path/bug).mkdir()
+        bad, _ = train(bug, tmp_path/bug, 2)
+        assert moved_apart <= differing(bad, one), (bug, differing(bad, one))
     start = torch.load(tmp_path/'one'/'rank0_start.pth')  # and every network took a step
     moved = {k.split('.')[0] + ('.' + k.split('.')[1] if k.startswith('discriminators') else '') for k in one if not torch.equal(one[k], start[k])}
     assert {'encoder', 'decoder', 'discriminators.y', 'discriminators.z'} <= moved, moved
