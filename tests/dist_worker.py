@@ -65,4 +65,5 @@ with no_random(0):
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
 torch.save(start, out/f'rank{w.rank}_start.pth')
 torch.save({k: v.clone() for k, v in learn.model.state_dict().items()}, out/f'rank{w.rank}.pth')
+torch.save(dict(zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1])), out/f'rank{w.rank}_metrics.pth')  # the epoch's losses and accuracies
 leave_processes()

@@ -18,6 +18,10 @@ def test_processes_stay_bit_identical(tmp_path):
     assert a.keys() == b.keys() and any('running_mean' in k for k in a)
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, f"differ between the processes: {different}"
+    # the phases' epoch means are over every process's shard, so both processes record the same (a shard's own would differ)
+    ma, mb = (torch.load(tmp_path/f'rank{r}_metrics.pth') for r in (0, 1))
+    assert {'class_loss', 'y_disc_loss', 'z_disc_acc'} <= set(ma), ma
+    assert ma == mb, (ma, mb)
 
 def test_the_check_catches_an_unaveraged_phase(tmp_path):
     "The same run with the discriminators' gradients not averaged: they drift apart (what DDP around learn.model does)"

@@ -4,7 +4,9 @@
     python tools/planted_bugs.py 3 7        # only bugs 3 and 7
 
 Each bug is one line of the library changed, in `aae_nb/` (what pytest imports) and in the notebook that writes it (what
-nbdev_test runs); the files are restored afterwards whatever happens. A bug no test catches is reported as such."""
+nbdev_test runs); the files are restored afterwards whatever happens. A bug no test catches is reported as such, and
+each caught one with the first error line of the failing test, to see that it failed for the bug's reason. Run it in a
+clean checkout (`git worktree add`), with PYTHONPATH set to it so the commands the tests start import the planted code."""
 import json, re, subprocess, sys, time
 from pathlib import Path
 
@@ -81,8 +83,11 @@ def main(which):
             cmd = ['nbdev_test', '--path', target, '--n_workers', '1'] if kind == 'nbdev_test' else [sys.executable, '-m', 'pytest', '-q', '-x', target]
             t = time.time()
             res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-            failed = res.returncode != 0 or 'Failed' in res.stdout + res.stderr
-            rows.append((i, what, f'{module}.py', target, 'caught' if failed else 'NOT CAUGHT', round(time.time() - t)))
+            out = res.stdout + res.stderr
+            failed = res.returncode != 0 or 'Failed' in out
+            lines = [l.strip() for l in out.splitlines() if re.match(r'\s*(E\s+)?\w*(Error|Exception)\b', l)]
+            why = next((l for l in reversed(lines) if ':' in l and ' in /' not in l), lines[-1] if lines else '')
+            rows.append((i, what, f'{module}.py', target, f'caught: {why[:110]}' if failed else 'NOT CAUGHT', round(time.time() - t)))
         finally:
             for p, s in saved.items(): p.write_text(s)
         print(f"| {' | '.join(map(str, rows[-1]))} |", flush=True)
@@ -91,4 +96,4 @@ def main(which):
 if __name__ == '__main__':
     print('| # | bug planted | in | test | result | seconds |\n|---|---|---|---|---|---|')
     rows = main({int(a) for a in sys.argv[1:]})
-    sys.exit(1 if any(r[4] != 'caught' for r in rows) else 0)
+    sys.exit(1 if any(not r[4].startswith('caught') for r in rows) else 0)
