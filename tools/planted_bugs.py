@@ -85,8 +85,9 @@ def main(which):
             res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             out = res.stdout + res.stderr
             failed = res.returncode != 0 or 'Failed' in out
-            lines = [l.strip() for l in out.splitlines() if re.match(r'\s*(E\s+)?\w*(Error|Exception)\b', l)]
-            why = next((l for l in reversed(lines) if ':' in l and ' in /' not in l), lines[-1] if lines else '')
+            pytest_says = [l.strip() for l in out.splitlines() if re.match(r'E\s+\S', l)]  # pytest's first explanation line
+            lines = [l.strip() for l in out.splitlines() if re.match(r'\s*\w*(Error|Exception)\b', l)]  # nbdev_test's traceback
+            why = pytest_says[0] if pytest_says else next((l for l in reversed(lines) if ':' in l and ' in /' not in l), lines[-1] if lines else '')
             rows.append((i, what, f'{module}.py', target, f'caught: {why[:110]}' if failed else 'NOT CAUGHT', round(time.time() - t)))
         finally:
             for p, s in saved.items(): p.write_text(s)
