@@ -6,7 +6,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT/'aae_nb'
 
-# Each module's layer: a module imports only from its own layer or below (DEVELOPERS.md, "Design we keep")
+# Each module's layer: a module imports only from its own layer or below (data, priors, results, plots at the bottom; the experiments, then compare and explore, at the top)
 LAYERS = {'data': 0, 'priors': 0, 'conv': 0, 'results': 0, 'plots': 0,
           'model': 1, 'runner': 1, 'checkpoint': 1, 'distributed': 1, 'evaluation': 1,
           'training': 2,
