@@ -119,7 +119,7 @@ class ClassificationPhase(RegularizationPhase):
 # %% ../nbs/07_semi_supervised.ipynb #dcdc7053
 RECIPES = {
     # ours: Adam for every phase under fastai's one-cycle schedule; the classification phase at 5x (at 1x the
-    # y adversary wins and q(y|x) stays near chance: 79% error after 3 short epochs against 22%)
+    # y adversary wins and q(y|x) stays near chance in short runs: research/07r_semi_supervised_runs)
     'adam': dict(opt='Adam', lr=1e-3, class_lr_mult=5., disc_lr_mult=1., gen_lr_mult=1., adv_momentum=None, schedule='one_cycle'),
     # Appendix A.2.1: SGD, momentum 0.9 (reconstruction, classification) and 0.1 (adversaries);
     # learning rates 0.01 / 0.1 / 0.1, all divided by 10 at epochs 50 and 1000
