@@ -12,7 +12,8 @@ from .priors import Prior, Gaussian, MixtureOfGaussians, plot_codes
 from .model import ARCHITECTURES
 from .mmd import code_fit
 from .plots import percentile_grid, show_grid, Box, diagram
-from .training import AAELearner, REGULARIZERS, half_sse
+from .learner import AAELearner
+from .phases import REGULARIZERS, half_sse
 from .runner import RunConfig, Experiment, command, option_suffix
 import aae_nb.mmd, aae_nb.vae  # noqa: F401 (importing them adds the 'mmd' and 'vae' regularizers)
 

@@ -13,7 +13,8 @@ from fastai.callback.core import Callback, CancelEpochException, CancelFitExcept
 from fastai.optimizer import Optimizer
 
 # %% auto #0
-__all__ = ['rng_states', 'set_rng_states', 'load_opt_state', 'save_atomic', 'config_difference', 'read_checkpoint', 'Checkpoint']
+__all__ = ['rng_states', 'set_rng_states', 'load_opt_state', 'save_atomic', 'config_difference', 'read_checkpoint', 'Resumable',
+           'Checkpoint']
 
 # %% ../nbs/appendix/02d_checkpoint.ipynb #de5c7506
 def rng_states(dls=None # fastai `DataLoaders`: each loader shuffles with its own `random.Random`
@@ -68,6 +69,16 @@ def read_checkpoint(path:str|Path)->dict:
     if not isinstance(ck, dict) or not _CHECKPOINT_KEYS <= set(ck):
         raise ValueError(f"{path} is not a checkpoint of an aae_nb run: {fix}")
     return ck
+
+# %% ../nbs/appendix/02d_checkpoint.ipynb #c60665c2
+class Resumable:
+    "What a `Checkpoint` asks of a callback that holds training state of its own (each phase's optimizers, `DataParallel`'s per-process streams)"
+    def checkpoint_state(self)->dict:
+        "The callback's state, to pickle with the rest of the fit"
+        raise NotImplementedError
+    def load_checkpoint_state(self, state:dict):
+        "Restore what `checkpoint_state` returned, once `before_fit` has made what it restores into"
+        raise NotImplementedError
 
 # %% ../nbs/appendix/02d_checkpoint.ipynb #63bef132
 _SIGNALS = {signal.SIGINT: 'Ctrl-C', signal.SIGTERM: 'SIGTERM'}
@@ -165,7 +176,7 @@ def _write(self:Checkpoint):
     if self.write: save_atomic(state, self.path)
 
 @patch
-def _phases(self:Checkpoint): return [cb for cb in self.learn.cbs if hasattr(cb, 'checkpoint_state')]
+def _phases(self:Checkpoint): return [cb for cb in self.learn.cbs if isinstance(cb, Resumable)]
 
 @patch
 def _restore(self:Checkpoint, ck):

@@ -12,7 +12,7 @@ from .data import Split, aae_dataloaders
 from .model import ARCHITECTURES
 from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, ClusterError, majority_labels, MajorityError, YConfidence
-from .training import AAELearner
+from .learner import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .runner import Experiment, UsageError, command, option_suffix
 

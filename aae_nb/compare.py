@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 from fastai.torch_core import no_random
 from .data import Split, aae_dataloaders
 from .priors import Prior
-from .training import AAELearner, REGULARIZERS
+from .learner import AAELearner
+from .phases import REGULARIZERS
 from .semisupervised import semi_supervised_run_name
 from .basic import basic_run_name
 from .model import AdversarialAutoencoder

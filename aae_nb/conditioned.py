@@ -13,7 +13,8 @@ from .data import aae_dataloaders
 from .priors import Prior, MixtureOfGaussians, SwissRoll, UNLABELLED, plot_codes
 from .model import ARCHITECTURES, discriminator_inputs
 from .plots import percentile_grid, show_grid
-from .training import AdversarialRegularizer, AAELearner
+from .phases import AdversarialRegularizer
+from .learner import AAELearner
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 
 # %% auto #0

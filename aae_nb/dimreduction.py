@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
-from .training import AAELearner, LossTerm
+from .learner import AAELearner
+from .phases import LossTerm
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
 from .runner import Experiment, UsageError, command, option_suffix

@@ -11,10 +11,11 @@ import torch
 import torch.distributed as dist
 from fastai.callback.core import Callback
 from fastcore.basics import patch
-from .checkpoint import rng_states, set_rng_states
+from .checkpoint import Checkpoint, Resumable, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['World', 'world', 'join_processes', 'leave_processes', 'average', 'opt_params', 'averaging_step', 'DataParallel']
+__all__ = ['World', 'world', 'join_processes', 'leave_processes', 'average', 'opt_params', 'averaging_step', 'ParallelPhase',
+           'DataParallel']
 
 # %% ../nbs/appendix/15_distributed.ipynb #047b6a9f
 class World(NamedTuple):
@@ -76,10 +77,25 @@ def averaging_step(opt, world_size:int):
         return step(*args, **kwargs)
     opt.step, opt._averaged = averaged_step, True
 
+# %% ../nbs/appendix/15_distributed.ipynb #11f4aba5
+class ParallelPhase:
+    "What `DataParallel` asks of a phase: the optimizers whose gradients it averages, the epoch sums it adds up, what differs per process"
+    def optimizers(self)->list:
+        "The optimizers the phase steps"
+        return []
+    def epoch_sums(self)->list:
+        "The dicts of this epoch's sums the phase logs from (its own, any parts'): averaged over processes, in place"
+        return []
+    def process_state(self):
+        "What the phase keeps that differs between processes (`None`: nothing); a checkpoint keeps every process's"
+        return None
+    def load_process_state(self, state):
+        "Restore what `process_state` returned on this process"
+
 # %% ../nbs/appendix/15_distributed.ipynb #fea28a02
 _SIGNAL_ELSEWHERE = 'a stop asked of another process'
 
-class DataParallel(Callback):
+class DataParallel(Callback, Resumable):
     "Data-parallel training on torch.distributed: one shard of each epoch per process, every phase's gradients averaged before its step"
     order = -25  # before `Checkpoint` (-20): a stop asked of one process stops them all after the same batch
 
@@ -99,13 +115,16 @@ class DataParallel(Callback):
 
     def optimizers(self)->list:
         "Every optimizer of the fit: fastai's (the reconstruction) and each phase's"
-        return [self.learn.opt, *(opt for cb in self.learn.cbs for opt, _ in getattr(cb, '_opts', []))]
+        return [self.learn.opt, *(opt for ph in self._phases() for opt in ph.optimizers())]
 
     def before_train(self):
         for opt in self.optimizers(): averaging_step(opt, self.world.size)  # phases make theirs in before_fit
         if self.resumed is not None:  # after the checkpoint restored the first process's state everywhere: each its own
             set_rng_states(self.resumed['rng'])
-            for ph, s in zip(self._own_states(), self.resumed['phases']): ph.load_process_state(s)
+            phases = self._phases()
+            if len(phases) != len(self.resumed['phases']):
+                raise ValueError(f"the checkpoint holds {len(self.resumed['phases'])} phases' per-process states, the learner has {len(phases)} phases: was it built the same way?")
+            for ph, s in zip(phases, self.resumed['phases']): ph.load_process_state(s)
             self.resumed = None
 
 
@@ -125,31 +144,26 @@ def after_batch(self:DataParallel):
 @patch
 def after_train(self:DataParallel):
     "The phases' epoch means (losses, accuracies) over all processes' shards, not one process's"
-    for ph in self._phases():
-        keys = sorted(ph._sums)
+    dev = next(self.learn.model.parameters()).device
+    for sums in (s for ph in self._phases() for s in ph.epoch_sums()):
+        keys = sorted(sums)
         if not keys: continue
-        sums = [torch.as_tensor(ph._sums[k], dtype=torch.float32, device=next(self.learn.model.parameters()).device) for k in keys]
-        average(sums, self.world.size)
-        ph._sums.update(zip(keys, sums))
+        means = [torch.as_tensor(sums[k], dtype=torch.float32, device=dev) for k in keys]
+        average(means, self.world.size)
+        sums.update(zip(keys, means))
 
 @patch
-def _phases(self:DataParallel):
-    for cb in self.learn.cbs:
-        for ph in [cb, *getattr(cb, 'parts', [])]:
-            if hasattr(ph, '_sums'): yield ph
+def _phases(self:DataParallel): return [cb for cb in self.learn.cbs if isinstance(cb, ParallelPhase)]
 
 @patch
-def _checkpoint(self:DataParallel): return next((cb for cb in self.learn.cbs if hasattr(cb, 'stopped_by')), None)
+def _checkpoint(self:DataParallel): return next((cb for cb in self.learn.cbs if isinstance(cb, Checkpoint)), None)
 
 
 # %% ../nbs/appendix/15_distributed.ipynb #9da49ade
 @patch
-def _own_states(self:DataParallel): return [cb for cb in self.learn.cbs if hasattr(cb, 'process_state')]
-
-@patch
 def checkpoint_state(self:DataParallel)->dict:
     "What differs between processes, from every process: random states, and what phases keep per process (§5's labelled queues)"
-    mine = {'rng': rng_states(), 'phases': [ph.process_state() for ph in self._own_states()]}
+    mine = {'rng': rng_states(), 'phases': [ph.process_state() for ph in self._phases()]}
     states = [None] * self.world.size
     dist.all_gather_object(states, mine)
     return {'processes': states}

@@ -10,7 +10,7 @@ from fastcore.basics import store_attr
 from fastai.learner import ValueMetric
 from fastai.torch_core import no_random
 from .priors import Prior, gaussian_components
-from .training import RegularizationPhase, Regularizer, register_regularizer, _phase_step
+from .phases import RegularizationPhase, Regularizer, register_regularizer, _phase_step
 
 # %% auto #0
 __all__ = ['KERNELS', 'WIDTH_MULTIPLIERS', 'rbf_kernel', 'imq_kernel', 'prior_scale', 'default_scales', 'mmd_unbiased',

@@ -20,7 +20,9 @@ from .priors import Prior, Gaussian, Categorical
 from .model import (discriminator_inputs, ARCHITECTURES, CategoricalAAE)
 from .plots import show_grid
 from .evaluation import ClassError, test_error, style_probe
-from .training import AAELearner, AdversarialRegularizer, JointAdversarialRegularizer, RegularizationPhase, _phase_step
+from .learner import AAELearner
+from .phases import AdversarialRegularizer, RegularizationPhase, _phase_step
+from .speed import JointAdversarialRegularizer
 from .mmd import MMDRegularizer
 from .runner import RunConfig, Experiment, UsageError, command, option_suffix
 

@@ -14,7 +14,8 @@ from .data import aae_dataloaders
 from .priors import Gaussian
 from .model import ARCHITECTURES
 from .plots import show_grid
-from .training import AAELearner, AdversarialRegularizer
+from .learner import AAELearner
+from .phases import AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
 from .mmd import MMDRegularizer, code_fit
 from .evaluation import code_probe

@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 from .priors import Prior, Gaussian, gaussian_components, prior_log_prob
-from .training import Regularizer, register_regularizer, LossTerm
+from .phases import Regularizer, register_regularizer, LossTerm
 
 # %% auto #0
 __all__ = ['bernoulli_nll', 'kl_divergence', 'KLRegularizer']

@@ -15,7 +15,7 @@ from fastai.torch_core import no_random
 from aae_nb.data import load_digits_splits, aae_dataloaders, Split, balanced_label_indices
 from aae_nb.distributed import join_processes, leave_processes, world, DataParallel
 import aae_nb.distributed as distributed
-from aae_nb.training import AdversarialRegularizer
+from aae_nb.phases import AdversarialRegularizer
 from aae_nb.semisupervised import semi_supervised_learner, BalancedBatches
 
 mode, out = sys.argv[1], Path(sys.argv[2])

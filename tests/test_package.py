@@ -52,7 +52,7 @@ def test_aae_basic_writes_results_and_figures(tmp_path):
     assert r['versions']['aae_nb'] == __import__('aae_nb').__version__ and r['config']['epochs_asked'] == 1
     for k in ('codes', 'grid', 'samples'): assert (tmp_path/'figures'/f'tiny_{k}.png').stat().st_size > 1000
     from aae_nb.model import load_aae, encode_all, decode_all
-    from aae_nb.training import half_sse
+    from aae_nb.phases import half_sse
     model, prior = load_aae(tmp_path/'models'/'tiny.pth')
     assert prior.dim == 2 and model.code_dim == 2
     x = mnist_test().x

@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (what the bug does, module, the line's text as it is, as the bug has it, the test that must fail)
 BUGS = [
-    ("adversary: the discriminator learns prior samples as fake and codes as real", 'training',
+    ("adversary: the discriminator learns prior samples as fake and codes as real", 'phases',
      "loss = (_bce_logits(logits_real, 1.) + _bce_logits(logits_fake, 0.)) / 2",
-     "loss = (_bce_logits(logits_real, 0.) + _bce_logits(logits_fake, 1.)) / 2", ('nbdev_test', 'nbs/02a_training.ipynb')),
-    ("phases: a step adds to the gradients left by the step before", 'training',
-     "    _clear_grads(params)\n    loss.backward()", "    loss.backward()", ('nbdev_test', 'nbs/02a_training.ipynb')),
+     "loss = (_bce_logits(logits_real, 0.) + _bce_logits(logits_fake, 1.)) / 2", ('nbdev_test', 'nbs/02b_learner.ipynb')),
+    ("phases: a step adds to the gradients left by the step before", 'phases',
+     "    _clear_grads(params)\n    loss.backward()", "    loss.backward()", ('nbdev_test', 'nbs/02b_learner.ipynb')),
     ("classification phase: ascends the cross-entropy", 'semisupervised',
      "loss = F.cross_entropy(self.learn.model.encode(x)['logits'], y)",
      "loss = -F.cross_entropy(self.learn.model.encode(x)['logits'], y)", ('nbdev_test', 'nbs/07_semi_supervised.ipynb')),
