@@ -14,7 +14,9 @@ from .mmd import code_fit
 from .plots import percentile_grid, show_grid, Box, diagram
 from .learner import AAELearner
 from .phases import REGULARIZERS, half_sse
-from .runner import RunConfig, Experiment, command, option_suffix
+from .runner import RunConfig, Experiment, option_suffix
+from .commands import command
+from .results import training_record
 import aae_nb.mmd, aae_nb.vae  # noqa: F401 (importing them adds the 'mmd' and 'vae' regularizers)
 
 # %% auto #0
@@ -84,7 +86,7 @@ class BasicExperiment(Experiment):
     key, command, Config = 'basic', 'aae_basic', BasicConfig
     description = ("Train the basic adversarial autoencoder (§2), or its MMD or VAE variant, on MNIST; "
                    "write results/<name>.json and figures/<name>_*.png")
-    unused = ('recipe', 'input_noise', 'input_dropout')
+    refused = ('recipe', 'input_noise', 'input_dropout')
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': REGULARIZERS, 'prior': PRIOR_CHOICES}
 
     def check(self, c): make_basic_prior(c.prior, c.code_dim, c.prior_std)
@@ -105,7 +107,7 @@ def evaluate(self:BasicExperiment, learn, c, data, name, last):
     fit = code_fit(test_codes, learn.prior, seed=c.seed)
     config = dict(prior=learn.prior.to_config(), code_dim=c.code_dim, hidden=[c.width, c.width], encoder=learn.model.config['encoder'],
                   regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm, loss=learn.loss_func.__name__,
-                  optimizer='Adam, fit_one_cycle', lr=c.lr or 1e-3, bs=c.bs, n_train=len(learn.dls.train.dataset))
+                  **training_record(c), n_train=len(learn.dls.train.dataset))
     extra = {'valid_loss': float(last['valid_loss']), 'code_mmd_imq': fit['mmd_imq'], 'code_c2st_accuracy': fit['c2st_accuracy'],
              **{'final_' + k.removeprefix('z_'): float(v) for k, v in last.items() if k not in ('train_loss', 'valid_loss')}}
     return dict(metric='test_half_sse', value=test_sse, config=config, extra=extra, figs=basic_figures(learn, data['test'], f'{name}: '))
@@ -118,5 +120,5 @@ def report(self:BasicExperiment, result):
 
 # %% ../nbs/03_basic_aae.ipynb #54f11c8f
 BASIC = BasicExperiment()
-train_basic = BASIC.train
+train_basic = BASIC.run
 aae_basic = command(BASIC)

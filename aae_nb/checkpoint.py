@@ -83,6 +83,7 @@ class Resumable:
 # %% ../nbs/appendix/02d_checkpoint.ipynb #63bef132
 _SIGNALS = {signal.SIGINT: 'Ctrl-C', signal.SIGTERM: 'SIGTERM'}
 
+# %% ../nbs/appendix/02d_checkpoint.ipynb #29fb950c
 class Checkpoint(Callback):
     "After every epoch write the whole state of the fit to `path`; resume from it; on Ctrl-C or SIGTERM stop after the batch"
     order = -20  # before every other callback: a resumed fit restores its state and skips done epochs before anyone sees them
@@ -121,24 +122,29 @@ class Checkpoint(Callback):
         if self.catch_signals and threading.current_thread() is threading.main_thread():
             for s in _SIGNALS: self._old_handlers[s] = signal.signal(s, self._on_signal)
 
-    def _on_signal(self, signum, frame):
-        self.stopped_by = _SIGNALS[signum]
-        signal.signal(signum, self._old_handlers.get(signum, signal.SIG_DFL))  # a second Ctrl-C stops at once
-        if self.write: print(f"\n{self.stopped_by}: stopping after this batch ({self.stopped_by} again to stop at once, losing the epoch)",
-              file=sys.stderr, flush=True)
+# %% ../nbs/appendix/02d_checkpoint.ipynb #e826609d
+@patch
+def _on_signal(self:Checkpoint, signum, frame):
+    self.stopped_by = _SIGNALS[signum]
+    signal.signal(signum, self._old_handlers.get(signum, signal.SIG_DFL))  # a second Ctrl-C stops at once
+    if self.write: print(f"\n{self.stopped_by}: stopping after this batch ({self.stopped_by} again to stop at once, losing the epoch)",
+          file=sys.stderr, flush=True)
 
-    def after_batch(self):
-        if self.stopped_by and self.training: raise CancelFitException  # after a training batch, where processes agree (appendix 15_distributed)
+@patch
+def after_batch(self:Checkpoint):
+    if self.stopped_by and self.training: raise CancelFitException  # after a training batch, where processes agree (appendix 15_distributed)
 
-    def release_signals(self):
-        "Give SIGINT and SIGTERM back to their previous handlers"
-        for s, h in getattr(self, '_old_handlers', {}).items(): signal.signal(s, h)
-        self._old_handlers = {}
+@patch
+def release_signals(self:Checkpoint):
+    "Give SIGINT and SIGTERM back to their previous handlers"
+    for s, h in getattr(self, '_old_handlers', {}).items(): signal.signal(s, h)
+    self._old_handlers = {}
 
-    def after_cancel_fit(self):
-        "Note whether the fit ended on a NaN or infinite loss (fastai's `TerminateOnNaNCallback`) rather than a signal"
-        loss = getattr(self.learn, 'loss', None)
-        self.diverged = loss is not None and not bool(torch.isfinite(torch.as_tensor(loss)).all())
+@patch
+def after_cancel_fit(self:Checkpoint):
+    "Note whether the fit ended on a NaN or infinite loss (fastai's `TerminateOnNaNCallback`) rather than a signal"
+    loss = getattr(self.learn, 'loss', None)
+    self.diverged = loss is not None and not bool(torch.isfinite(torch.as_tensor(loss)).all())
 
 # %% ../nbs/appendix/02d_checkpoint.ipynb #a65d4bba
 @patch
@@ -178,6 +184,7 @@ def _write(self:Checkpoint):
 @patch
 def _phases(self:Checkpoint): return [cb for cb in self.learn.cbs if isinstance(cb, Resumable)]
 
+# %% ../nbs/appendix/02d_checkpoint.ipynb #93010c2f
 @patch
 def _restore(self:Checkpoint, ck):
     learn, rec = self.learn, self.learn.recorder

@@ -8,19 +8,22 @@ from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
+from fastcore.meta import delegates
 from .data import Split, aae_dataloaders
 from .model import ARCHITECTURES
 from .plots import show_grid
-from .evaluation import cluster_scores, cluster_labels, cluster_error, ClusterError, majority_labels, MajorityError, YConfidence
+from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
-from .runner import Experiment, UsageError, command, option_suffix
+from .runner import Experiment, UsageError, option_suffix
+from .commands import command
 
 # %% auto #0
-__all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'clustering_learner', 'cluster_heads', 'cluster_members',
-           'cluster_figure', 'ClusteringConfig', 'ClusteringExperiment']
+__all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'clustering_learner', 'cluster_heads', 'cluster_figure',
+           'ClusteringConfig', 'ClusteringExperiment']
 
 # %% ../nbs/08_clustering.ipynb #fda2217d
+@delegates(semi_supervised_learner, but=['labelled', 'n_classes', 'input_noise', 'metrics'], keep=True)
 def clustering_learner(dls, # `DataLoaders` (labels used only by the validation metric)
                        n_clusters:int=16, # Clusters (Table 3: 16 and 30)
                        code_dim:int=5, # Size of the style z (A.3: 5)
@@ -38,18 +41,6 @@ def cluster_heads(learn:AAELearner)->torch.Tensor:
     "The image of each cluster with the style at the prior's mean: `decode(z=0, y=one-hot i)`"
     k = learn.model.n_classes
     return learn.decode(torch.zeros(k, learn.model.code_dim), labels=torch.arange(k))
-
-def cluster_members(probs:torch.Tensor, # q(y|x) of the images, `(n, n_clusters)`
-                    n:int=10 # Members per cluster
-                   )->torch.Tensor:
-    "Indices `(n_clusters, n)` of each cluster's most confident images, among those whose most likely cluster it is (-1 where fewer)"
-    best = probs.argmax(1)
-    out = torch.full((probs.shape[1], n), -1, dtype=torch.long)
-    for i in range(probs.shape[1]):
-        mine = (best == i).nonzero().flatten()
-        top = mine[probs[mine, i].argsort(descending=True)[:n]]
-        out[i, :len(top)] = top
-    return out
 
 def cluster_figure(learn:AAELearner, # A trained clustering learner
                    test:Split, # Images to show as members
@@ -83,7 +74,7 @@ class ClusteringExperiment(Experiment):
     "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
     key, command, Config = 'clustering', 'aae_clustering', ClusteringConfig
     description = "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
-    unused = ('input_noise',)
+    refused = ('input_noise',)
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
 
     def check(self, c):
@@ -108,12 +99,12 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     err = cluster_error(test_probs, data['test'].y, names)
     figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
     config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
-                  input_dropout=c.input_dropout, batch_norm=c.batch_norm, bs=c.bs, regularizer=c.regularizer, architecture=c.architecture,
+                  input_dropout=c.input_dropout, batch_norm=c.batch_norm, regularizer=c.regularizer, architecture=c.architecture,
                   **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)
 
 CLUSTERING = ClusteringExperiment()
-train_clustering = CLUSTERING.train
+train_clustering = CLUSTERING.run
 aae_clustering = command(CLUSTERING)

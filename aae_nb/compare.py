@@ -18,18 +18,19 @@ from .basic import basic_run_name
 from .model import AdversarialAutoencoder
 
 # %% auto #0
-__all__ = ['SETTINGS', 'SHORT', 'run_name', 'run_command', 'comparison_table', 'show_run_figures', 'epoch_seconds', 'cli_options', 'semi_supervised_comparison', 'ARCH_VARIANTS', 'architecture_table']
+__all__ = ['SETTINGS', 'RUN_PREFIX', 'ARCH_VARIANTS', 'run_name', 'run_command', 'comparison_table', 'show_run_figures',
+           'architecture_table', 'epoch_seconds', 'cli_options', 'semi_supervised_comparison']
 
 # %% ../nbs/13_compare.ipynb #f7902f29
 SETTINGS = {'gaussian2d': '--prior gaussian --code_dim 2', 'mog2d': '--prior mog --code_dim 2',
             'gaussian8d_std5': '--prior gaussian --code_dim 8 --prior_std 5'}
-SHORT = {'adversarial': 'aae', 'mmd': 'mmd', 'vae': 'vae'}
+RUN_PREFIX = {'adversarial': 'aae', 'mmd': 'mmd', 'vae': 'vae'}  # a compared run's name starts with its regulariser's
 
 def run_name(regularizer:str, setting:str)->str:
     "The results name of one compared run, e.g. `mmd_mog2d`"
-    if regularizer not in SHORT: raise ValueError(f"unknown regularizer {regularizer!r}: use one of {list(SHORT)}")
+    if regularizer not in RUN_PREFIX: raise ValueError(f"unknown regularizer {regularizer!r}: use one of {list(RUN_PREFIX)}")
     if setting not in SETTINGS: raise ValueError(f"unknown setting {setting!r}: use one of {list(SETTINGS)}")
-    return f'{SHORT[regularizer]}_{setting}'
+    return f'{RUN_PREFIX[regularizer]}_{setting}'
 
 def run_command(regularizer:str, setting:str)->str:
     "The command that makes a compared run (and saves its model, for the likelihood)"
@@ -76,6 +77,26 @@ def show_run_figures(names:list, # Run names, e.g. `['aae_mog2d', 'mmd_mog2d']`
     fig.tight_layout()
     return fig
 
+# %% ../nbs/13_compare.ipynb #288bdfac
+ARCH_VARIANTS = {'mlp': {}, 'mlp + batch norm': {'batch_norm': True}, 'conv': {'architecture': 'conv'}, 'fully_conv': {'architecture': 'fully_conv'}}
+
+def architecture_table(folder:str|Path='results', # Where the results files are
+                       variants:dict=ARCH_VARIANTS, # `{label: options of aae_basic}`
+                       prior:str='gaussian', code_dim:int=8, prior_std:float=5., # The compared runs' prior
+                       names:dict|None=None # `{label: results name}` for runs saved under another name than `basic_run_name`'s
+                      )->pd.DataFrame:
+    "One row per architecture: parameters of encoder and decoder, test reconstruction, fit of the codes to the prior, time"
+    rows = []
+    for label, opts in variants.items():
+        name = (names or {}).get(label) or basic_run_name(prior, code_dim, prior_std, **opts)
+        res = _read(folder, name, f'aae_basic --prior {prior} --code_dim {code_dim} --prior_std {prior_std:g} {cli_options(opts)} --save_model')
+        nets = AdversarialAutoencoder.from_mlp((1, 28, 28), code_dim, disc_hidden=None, **opts)  # aae_basic trains on MNIST
+        ex = res['extra']
+        rows.append({'architecture': label, 'parameters': sum(p.numel() for p in nets.parameters()), 'test ½SSE': res['value'],
+                     'codes vs prior: 10-NN accuracy': ex['code_c2st_accuracy'], 'codes vs prior: IMQ MMD²': ex['code_mmd_imq'],
+                     'epochs': res['epochs'], 's/epoch (in the run)': ex['seconds_per_epoch'], 'run': name})
+    return pd.DataFrame(rows)
+
 # %% ../nbs/13_compare.ipynb #62bc5240
 def epoch_seconds(regularizer:str, # 'adversarial', 'mmd' or 'vae'
                   prior:Prior, # The prior
@@ -115,23 +136,3 @@ def semi_supervised_comparison(folder:str|Path='results', # Where the results fi
         plt.plot(range(1, len(curve) + 1), [100 * e for e in curve], marker='o', label=f'{lbl}: test {100 * res["value"]:.2f}%')
     plt.xlabel('epoch'); plt.ylabel('validation error (%)'); plt.title(f'{n_labels} labels'); plt.legend(); plt.grid(alpha=.3)
     return pd.DataFrame(rows), fig
-
-# %% ../nbs/14_conv.ipynb #dc224372
-ARCH_VARIANTS = {'mlp': {}, 'mlp + batch norm': {'batch_norm': True}, 'conv': {'architecture': 'conv'}, 'fully_conv': {'architecture': 'fully_conv'}}
-
-def architecture_table(folder:str|Path='results', # Where the results files are
-                       variants:dict=ARCH_VARIANTS, # `{label: options of aae_basic}`
-                       prior:str='gaussian', code_dim:int=8, prior_std:float=5., # The compared runs' prior
-                       names:dict|None=None # `{label: results name}` for runs saved under another name than `basic_run_name`'s
-                      )->pd.DataFrame:
-    "One row per architecture: parameters of encoder and decoder, test reconstruction, fit of the codes to the prior, time"
-    rows = []
-    for label, opts in variants.items():
-        name = (names or {}).get(label) or basic_run_name(prior, code_dim, prior_std, **opts)
-        res = _read(folder, name, f'aae_basic --prior {prior} --code_dim {code_dim} --prior_std {prior_std:g} {cli_options(opts)} --save_model')
-        nets = AdversarialAutoencoder.from_mlp((1, 28, 28), code_dim, disc_hidden=None, **opts)  # aae_basic trains on MNIST
-        ex = res['extra']
-        rows.append({'architecture': label, 'parameters': sum(p.numel() for p in nets.parameters()), 'test ½SSE': res['value'],
-                     'codes vs prior: 10-NN accuracy': ex['code_c2st_accuracy'], 'codes vs prior: IMQ MMD²': ex['code_mmd_imq'],
-                     'epochs': res['epochs'], 's/epoch (in the run)': ex['seconds_per_epoch'], 'run': name})
-    return pd.DataFrame(rows)

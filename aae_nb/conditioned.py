@@ -9,13 +9,16 @@ import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
+from fastcore.meta import delegates
 from .data import aae_dataloaders
 from .priors import Prior, MixtureOfGaussians, SwissRoll, UNLABELLED, plot_codes
 from .model import ARCHITECTURES, discriminator_inputs
 from .plots import percentile_grid, show_grid
 from .phases import AdversarialRegularizer
 from .learner import AAELearner
-from .runner import RunConfig, Experiment, UsageError, command, option_suffix
+from .runner import RunConfig, Experiment, UsageError, option_suffix
+from .commands import command
+from .results import training_record
 
 # %% auto #0
 __all__ = ['CONDITIONED_PRIORS', 'CONDITIONED', 'train_conditioned', 'aae_conditioned', 'LabelConditionedRegularizer',
@@ -88,6 +91,7 @@ def critic(self:LabelConditionedRegularizer, z:torch.Tensor, yb:tuple)->torch.Te
     return self.disc(torch.cat([z, one_hot], 1))
 
 # %% ../nbs/04_label_conditioned.ipynb #ce3cef46
+@delegates(AAELearner.from_mlp, but=['prior', 'disc_label_dim', 'regularizers'], keep=True)
 def label_conditioned_learner(dls, # `DataLoaders` whose training set marks the known labels (`aae_dataloaders(n_labels=...)`)
                               prior:Prior, # A prior with one part per class
                               n_classes:int|None=None, # Classes in the data; default the prior's parts
@@ -175,7 +179,7 @@ class ConditionedExperiment(Experiment):
     "§2.3's label-conditioned AAE: where the test codes land in the prior, and Figure 4's pictures"
     key, command, Config = 'label_conditioned', 'aae_conditioned', ConditionedConfig
     description = "Train the label-conditioned AAE (§2.3, Figure 4) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    unused = ('recipe', 'input_noise', 'input_dropout')
+    refused = ('recipe', 'input_noise', 'input_dropout')
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'prior': tuple(CONDITIONED_PRIORS)}
 
     def check(self, c):
@@ -200,7 +204,7 @@ def evaluate(self:ConditionedExperiment, learn, c, data, name, last):
     landing_unlabelled = label_landing(prior, learn.encode(train.x[unlabelled]), train.y[unlabelled])['all']
     config = dict(prior=prior.to_config(), code_dim=2, n_labels=c.n_labels, labelled_share=c.labelled_share or None, n_train=len(train),
                   hidden=[c.width, c.width], encoder='deterministic', architecture=c.architecture, batch_norm=c.batch_norm,
-                  optimizer='Adam, fit_one_cycle', lr=c.lr or 1e-3, bs=c.bs)
+                  **training_record(c))
     extra = {'test_label_landing_per_class': [round(v, 4) for v in landing['per_class']],
              'unlabelled_train_label_landing': landing_unlabelled, 'test_half_sse': test_sse,
              'final_disc_acc': last['z_disc_acc'], 'final_disc_loss': last['z_disc_loss'], 'final_gen_loss': last['z_gen_loss']}
@@ -213,5 +217,5 @@ def report(self:ConditionedExperiment, result):
             f"{result['extra']['test_half_sse']:.2f}; {result['wall_seconds']:.0f} s on {result['device']}")
 
 CONDITIONED = ConditionedExperiment()
-train_conditioned = CONDITIONED.train
+train_conditioned = CONDITIONED.run
 aae_conditioned = command(CONDITIONED)

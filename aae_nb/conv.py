@@ -45,6 +45,7 @@ def conv_encoder_net(data_shape:tuple, # Shape of one image `(c, h, w)`
     layers += [nn.Conv2d(ch, n_out, (h, w)), nn.Flatten()] if fully_conv else [nn.Flatten(), nn.Linear(ch * h * w, n_out)]
     return init_weights(nn.Sequential(*layers), init_std)
 
+# %% ../nbs/14_conv.ipynb #297d86cb
 def conv_decoder_net(n_in:int, # Code size (with the label's one-hot, where the decoder takes one)
                      data_shape:tuple, # Shape of one image `(c, h, w)`
                      channels:tuple=(32, 64), # The encoder's channels (used in reverse)

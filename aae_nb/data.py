@@ -269,6 +269,7 @@ class LabelledImages:
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return (self.x[i], self.x[i], self.y[i], self.known[i])
 
+# %% ../nbs/00_data.ipynb #dc4608e5
 class AAEDataLoader(DataLoader):
     "A fastai `DataLoader` over `LabelledImages` that builds each batch with one indexing operation"
     n_inp = 1

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
+from fastcore.meta import delegates
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
 from .learner import AAELearner
 from .phases import LossTerm
 from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
-from .runner import Experiment, UsageError, command, option_suffix
+from .runner import Experiment, UsageError, option_suffix
+from .commands import command
 
 # %% auto #0
 __all__ = ['PAPER_ERRORS', 'DIM_REDUCTION', 'train_dim_reduction', 'aae_dim_reduction', 'head_penalty', 'HeadSeparation',
@@ -44,6 +46,7 @@ class HeadSeparation(LossTerm):
     def term(self): return head_penalty(self.learn.model.heads, self.eta)
 
 # %% ../nbs/09_dim_reduction.ipynb #94c4e566
+@delegates(semi_supervised_learner, but=['labelled', 'n_classes', 'code_dim', 'combine', 'heads', 'learn_heads'], keep=True)
 def dim_reduction_learner(dls, # `DataLoaders` of the training images
                           labelled:Split|None=None, # Labelled images (§5's phase); None: unsupervised (§6's clusters)
                           n_clusters:int=10, # Classes or clusters (heads)
@@ -152,12 +155,12 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
     if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
     figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
     config = dict(setting=c.setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=c.eta, fixed_heads=code_dim == 10,
-                  n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm, bs=c.bs,
+                  n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer, architecture=c.architecture,
                   **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
     extra = {'heads': heads.tolist(), 'final': last, **naming}
     return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
 
 DIM_REDUCTION = DimReductionExperiment()
-train_dim_reduction = DIM_REDUCTION.train
+train_dim_reduction = DIM_REDUCTION.run
 aae_dim_reduction = command(DIM_REDUCTION)

@@ -10,7 +10,7 @@ from fastai.learner import Metric
 from .model import encode_all, CategoricalAAE
 
 # %% auto #0
-__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'MajorityError', 'YConfidence']
+__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'cluster_members', 'MajorityError', 'YConfidence']
 
 # %% ../nbs/06_supervised.ipynb #9babe33d
 def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' training examples, `(n, d)`
@@ -104,19 +104,21 @@ def cluster_error(probs:torch.Tensor, # q(y|x) of the examples to score (the tes
 
 class ClusterError(Metric):
     "§6's error on the validation set, as a fastai metric: clusters named by their most confident validation image"
-    naming = 'cluster_error'
-    def reset(self): self.probs, self.labels = [], []
+    metric_name = 'cluster_error'
+    def reset(self): self.scores, self.labels = [], []
     def accumulate(self, learn):
-        self.probs.append(log_odds(learn.model.codes_of(learn.xb[0])['logits']).float().cpu())  # the codes the validation pass just computed
+        self.scores.append(log_odds(learn.model.codes_of(learn.xb[0])['logits']).float().cpu())  # the codes the validation pass just computed
         self.labels.append(learn.yb[1].cpu())
-    def names(self, p, l): return cluster_labels(p, l)
+    def cluster_names(self, scores, labels):
+        "The label each cluster takes: §6's, that of its most confident validation image"
+        return cluster_labels(scores, labels)
     @property
     def value(self):
-        if not self.probs: return None
-        p, l = torch.cat(self.probs), torch.cat(self.labels)
-        return cluster_error(p, l, self.names(p, l))
+        if not self.scores: return None
+        s, l = torch.cat(self.scores), torch.cat(self.labels)
+        return cluster_error(s, l, self.cluster_names(s, l))
     @property
-    def name(self): return self.naming
+    def name(self): return self.metric_name
 
 
 # %% ../nbs/08_clustering.ipynb #c5a1d7e3
@@ -130,15 +132,28 @@ def majority_labels(scores:torch.Tensor, # q(y|x), or its log-odds, of the label
     for i in best.unique(): names[i] = labels[best == i].mode().values
     return names
 
+def cluster_members(probs:torch.Tensor, # q(y|x) of the images, `(n, n_clusters)`
+                    n:int=10 # Members per cluster
+                   )->torch.Tensor:
+    "Indices `(n_clusters, n)` of each cluster's most confident images, among those whose most likely cluster it is (-1 where fewer)"
+    best = probs.argmax(1)
+    out = torch.full((probs.shape[1], n), -1, dtype=torch.long)
+    for i in range(probs.shape[1]):
+        mine = (best == i).nonzero().flatten()
+        top = mine[probs[mine, i].argsort(descending=True)[:n]]
+        out[i, :len(top)] = top
+    return out
+
 class MajorityError(ClusterError):
     "The validation error with clusters named by `majority_labels`, as a fastai metric: a diagnostic beside `ClusterError`"
-    naming = 'majority_error'
-    def names(self, p, l): return majority_labels(p, l)
+    metric_name = 'majority_error'
+    def cluster_names(self, scores, labels): return majority_labels(scores, labels)
 
-class YConfidence(ClusterError):
+class YConfidence(Metric):
     "Mean over the validation images of q(y|x)'s largest probability: 1 when every code is one-hot, as the categorical prior asks"
-    def accumulate(self, learn): self.probs.append(learn.model.codes_of(learn.xb[0])['logits'].float().softmax(1).amax(1).cpu())
+    def reset(self): self.confidences = []
+    def accumulate(self, learn): self.confidences.append(learn.model.codes_of(learn.xb[0])['logits'].float().softmax(1).amax(1).cpu())
     @property
-    def value(self): return torch.cat(self.probs).mean().item() if self.probs else None
+    def value(self): return torch.cat(self.confidences).mean().item() if self.confidences else None
     @property
     def name(self): return 'y_confidence'

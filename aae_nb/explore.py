@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64, io, time
 import torch
 import ipywidgets as widgets
+from fastcore.basics import patch
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
@@ -14,10 +15,8 @@ import PIL.Image
 from fastai.learner import Learner
 from fastai.torch_core import no_random
 from .priors import Prior, Gaussian
-from .model import AdversarialAutoencoder, encode_all, decode_all
-from .model import CategoricalAAE
-from .evaluation import cluster_scores
-from .clustering import cluster_members
+from .model import AdversarialAutoencoder, CategoricalAAE, encode_all, decode_all
+from .evaluation import cluster_scores, cluster_members
 from .plots import image_grid
 
 # %% auto #0
@@ -98,6 +97,7 @@ class _Shown:
         bundle['image/png'] = base64.b64encode(self.image.value).decode()  # the view as it is now; live front ends prefer the widget
         return bundle
 
+# %% ../nbs/10_explore.ipynb #432afa20
 class ExplorerFigure:
     "A decoded image, an optional row of images and an optional map of 2-D codes with the current point, updated in place"
     def __init__(self,
@@ -125,11 +125,11 @@ class ExplorerFigure:
             self.row = rax.imshow(image_grid(row, len(row)), cmap='gray', vmin=0, vmax=1)
             rax.set_axis_off(); rax.set_title('the same style with each class', fontsize=8)
         if has_map:
-            max_ = self.fig.add_subplot(grid[0, 1])
-            max_.scatter(codes[:, 0], codes[:, 1], c=code_labels, cmap='tab10', s=2, alpha=0.5)
-            self.point = max_.scatter([0.], [0.], c='red', marker='x', s=80, zorder=3)
-            max_.set_title('test codes and this point', fontsize=9); max_.tick_params(labelsize=7)
-            if limits is not None: max_.set_xlim(*map(float, limits[0])); max_.set_ylim(*map(float, limits[1]))
+            code_ax = self.fig.add_subplot(grid[0, 1])
+            code_ax.scatter(codes[:, 0], codes[:, 1], c=code_labels, cmap='tab10', s=2, alpha=0.5)
+            self.point = code_ax.scatter([0.], [0.], c='red', marker='x', s=80, zorder=3)
+            code_ax.set_title('test codes and this point', fontsize=9); code_ax.tick_params(labelsize=7)
+            if limits is not None: code_ax.set_xlim(*map(float, limits[0])); code_ax.set_ylim(*map(float, limits[1]))
             if point is not None: self.point.set_offsets(point.reshape(1, 2))
         self.fig.tight_layout()
         # blitting: draw the still parts (axes, titles, the map's 10,000 points) once; a redraw paints only what moves
@@ -139,19 +139,22 @@ class ExplorerFigure:
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
 
-    def update(self, image:torch.Tensor, row:torch.Tensor|None=None, point:torch.Tensor|None=None):
-        "Show a new image (and row, and point) in the same artists"
-        self.image.set_data(image)
-        if row is not None and self.row is not None: self.row.set_data(image_grid(row, len(row)))
-        if point is not None and self.point is not None: self.point.set_offsets(point.reshape(1, 2))
+# %% ../nbs/10_explore.ipynb #a21bfe37
+@patch
+def update(self:ExplorerFigure, image:torch.Tensor, row:torch.Tensor|None=None, point:torch.Tensor|None=None):
+    "Show a new image (and row, and point) in the same artists"
+    self.image.set_data(image)
+    if row is not None and self.row is not None: self.row.set_data(image_grid(row, len(row)))
+    if point is not None and self.point is not None: self.point.set_offsets(point.reshape(1, 2))
 
-    def png(self)->bytes:
-        "The figure as PNG: the saved still parts, with the moving artists painted over them"
-        self.canvas.restore_region(self.background)
-        for a in self.moving: self.fig.draw_artist(a)
-        buf = io.BytesIO()
-        PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format='png', compress_level=1)
-        return buf.getvalue()
+@patch
+def png(self:ExplorerFigure)->bytes:
+    "The figure as PNG: the saved still parts, with the moving artists painted over them"
+    self.canvas.restore_region(self.background)
+    for a in self.moving: self.fig.draw_artist(a)
+    buf = io.BytesIO()
+    PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format='png', compress_level=1)
+    return buf.getvalue()
 
 # %% ../nbs/10_explore.ipynb #a9fc83cd
 class DecoderExplorer(_Shown):
@@ -195,22 +198,25 @@ class DecoderExplorer(_Shown):
         "The code the sliders show, `(1, dim)`"
         return torch.tensor([[s.value for s in self.sliders]])
 
-    def images(self)->tuple:
-        "The decoded image of the current code (and class), and the row of every class with this style (or None)"
-        if not self.n_classes: return decode_images(self.model, self.z)[0], None
-        if not self.show_row: return decode_images(self.model, self.z, torch.tensor([self.class_picker.value]))[0], None
-        row = decode_images(self.model, self.z.repeat(self.n_classes, 1), torch.arange(self.n_classes))
-        return row[self.class_picker.value], row
+# %% ../nbs/10_explore.ipynb #98574e4a
+@patch
+def images(self:DecoderExplorer)->tuple:
+    "The decoded image of the current code (and class), and the row of every class with this style (or None)"
+    if not self.n_classes: return decode_images(self.model, self.z)[0], None
+    if not self.show_row: return decode_images(self.model, self.z, torch.tensor([self.class_picker.value]))[0], None
+    row = decode_images(self.model, self.z.repeat(self.n_classes, 1), torch.arange(self.n_classes))
+    return row[self.class_picker.value], row
 
-    def update(self, change=None):
-        "Decode the controls' code and redraw the image in place (what every slider move calls)"
-        start = time.perf_counter()
-        image, row = self.images()
-        self.figure.update(image, row, self.z[0])
-        self.image.value = self.figure.png()
-        self.redraw_seconds.append(time.perf_counter() - start)
+@patch
+def update(self:DecoderExplorer, change=None):
+    "Decode the controls' code and redraw the image in place (what every slider move calls)"
+    start = time.perf_counter()
+    image, row = self.images()
+    self.figure.update(image, row, self.z[0])
+    self.image.value = self.figure.png()
+    self.redraw_seconds.append(time.perf_counter() - start)
 
-
+# %% ../nbs/10_explore.ipynb #f9275fcf
 def style_label_explorer(learn_or_model, # A model whose decoder takes a class: §4's supervised AAE, or §5-§7's
                          prior:Prior|None=None, # Its style prior; default the learner's
                          **kwargs # Passed to `DecoderExplorer`
@@ -285,6 +291,7 @@ def interpolation_strip(model:AdversarialAutoencoder, # A trained model whose de
     ends = torch.stack([x_a, x_b]).reshape(2, *path.shape[1:]).clamp(0, 1)
     return torch.cat([ends[:1], path, ends[1:]])
 
+# %% ../nbs/10_explore.ipynb #0f400d49
 class InterpolationExplorer(_Shown):
     "Two image numbers and a number of steps → the decoded path between their codes, redrawn in place"
     def __init__(self,

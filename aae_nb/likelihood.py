@@ -13,7 +13,8 @@ from fastai.torch_core import no_random
 from .data import load_mnist
 from .model import load_aae, decode_all
 from .results import write_result, device_name, versions
-from .runner import RunConfig, Experiment, UsageError, command
+from .runner import RunConfig, Experiment, UsageError
+from .commands import command
 
 # %% auto #0
 __all__ = ['TABLE1_MNIST_10K', 'LIKELIHOOD', 'aae_likelihood', 'parzen_log_likelihoods', 'parzen_evaluate',
@@ -127,7 +128,7 @@ class LikelihoodExperiment(Experiment):
     "§3's Parzen-window log-likelihood of the MNIST test set under samples of a saved model (Table 1)"
     key, command, Config, trains = 'likelihood', 'aae_likelihood', LikelihoodConfig, False
     description = "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
-    unused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'compact_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
+    refused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'compact_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
               'device', 'optimizer', 'precision', 'resume', 'keep_checkpoint')  # it samples and scores on the CPU
     choices = {'dataset': ('mnist',)}
 

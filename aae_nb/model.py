@@ -292,6 +292,7 @@ class StyleClassEncoder(nn.Module):
 # %% ../nbs/07_semi_supervised.ipynb #e450d11b
 COMBINES = ('concat', 'heads')
 
+# %% ../nbs/07_semi_supervised.ipynb #1c9a8e7e
 class CategoricalAAE(AdversarialAutoencoder):
     "An AAE whose code is a class y (softmax) and a style z, with a discriminator on each; decodes `concat(y, z)` (§5, §6) or `y·W_C + z` (§7)"
     def __init__(self, encoder:StyleClassEncoder, decoder:nn.Module, discriminators:dict, data_shape:tuple,
@@ -322,28 +323,32 @@ class CategoricalAAE(AdversarialAutoencoder):
             raise ValueError(f"y must be ({n}, {self.n_classes}) class probabilities or ({n},) class indices, got {tuple(y.shape)}")
         return y
 
-    def representation(self, z:torch.Tensor, y:torch.Tensor)->torch.Tensor:
-        "What the decoder sees: `concat(y, z)`, or `y·W_C + z` with cluster heads"
-        if self.code_dim is not None and (z.ndim != 2 or z.shape[1] != self.code_dim):
-            raise ValueError(f"this model's style codes have shape (n, {self.code_dim}), got {tuple(z.shape)}")
-        y = self.class_probs(y, len(z), z.device).to(z.dtype)
-        return y @ self.heads + z if self.combine == 'heads' else torch.cat([y, z], 1)
-
-    def decode(self, z:torch.Tensor, y:torch.Tensor|None=None)->torch.Tensor:
-        "Images decoded from styles `z` and classes `y` (indices, or probabilities as the encoder gives them)"
-        if y is None: raise ValueError(f"this model decodes a style z and a class y: call decode(z, y) with y in [0, {self.n_classes})")
-        return self.decoder(self.representation(z, y))
-
-    def forward(self, x, labels=None):
-        code = self.encode(x)
-        if not torch.is_grad_enabled(): self._last = (x, code)  # validation: metrics of the class head reuse it (`codes_of`)
-        return self.decode(code['z'], code['y'])
-
     @torch.no_grad()
     def codes_of(self, x:torch.Tensor)->dict:
         "The codes of `x`: those of the last forward pass if it was on `x` itself without gradients (validation), else encoded now"
         last = getattr(self, '_last', None)
         return last[1] if last is not None and last[0] is x else self.encode(x)
+
+# %% ../nbs/07_semi_supervised.ipynb #0b2fd385
+@patch
+def representation(self:CategoricalAAE, z:torch.Tensor, y:torch.Tensor)->torch.Tensor:
+    "What the decoder sees: `concat(y, z)`, or `y·W_C + z` with cluster heads"
+    if self.code_dim is not None and (z.ndim != 2 or z.shape[1] != self.code_dim):
+        raise ValueError(f"this model's style codes have shape (n, {self.code_dim}), got {tuple(z.shape)}")
+    y = self.class_probs(y, len(z), z.device).to(z.dtype)
+    return y @ self.heads + z if self.combine == 'heads' else torch.cat([y, z], 1)
+
+@patch
+def decode(self:CategoricalAAE, z:torch.Tensor, y:torch.Tensor|None=None)->torch.Tensor:
+    "Images decoded from styles `z` and classes `y` (indices, or probabilities as the encoder gives them)"
+    if y is None: raise ValueError(f"this model decodes a style z and a class y: call decode(z, y) with y in [0, {self.n_classes})")
+    return self.decoder(self.representation(z, y))
+
+@patch
+def forward(self:CategoricalAAE, x, labels=None):
+    code = self.encode(x)
+    if not torch.is_grad_enabled(): self._last = (x, code)  # validation: metrics of the class head reuse it (`codes_of`)
+    return self.decode(code['z'], code['y'])
 
 # %% ../nbs/07_semi_supervised.ipynb #96e32cc4
 @patch(cls_method=True)

@@ -12,7 +12,7 @@ import torch
 # %% auto #0
 __all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'PAPER_NUMBERS', 'device_name', 'versions', 'write_result', 'read_result',
            'read_results', 'write_aggregate', 'results_table', 'PaperNumber', 'results_folder', 'ours', 'format_number',
-           'short_device', 'paper_table', 'record_run']
+           'short_device', 'paper_table', 'record_run', 'training_record']
 
 # %% ../nbs/appendix/90_results.ipynb #00000004
 RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'config', 'epochs', 'wall_seconds',
@@ -80,6 +80,7 @@ def _mean_std(values:list)->tuple:
     mean = sum(values) / len(values)
     return mean, (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else None
 
+# %% ../nbs/appendix/90_results.ipynb #21a6f80c
 def write_aggregate(name:str, # File name without `.json`
                     folder:str|Path, # Where results live
                     results:list, # The runs of one configuration with different seeds (as `read_results` gives them)
@@ -224,3 +225,13 @@ def record_run(name:str, # Name of the run's files
         for k, f in figs.items(): f.savefig(out/'figures'/f'{name}_{k}.png', dpi=80)
     if learn is not None: learn.save_aae(out/'models'/f'{name}.pth', compact=compact)
     return result | {'extra': extra or {}, 'name': name}
+
+# %% ../nbs/appendix/90_results.ipynb #e1c49d77
+def training_record(c, # The run's options (a `RunConfig` of appendix 02b), settled: `precision` resolved
+                    opt:str='Adam', # fastai's optimizer of the phases: 'Adam' or 'SGD'
+                    schedule:str='one_cycle', # 'one_cycle' (fastai's `fit_one_cycle`) or 'steps' (the paper's)
+                    lr:float=1e-3, # The recipe's peak or initial rate, taken when `c.lr` is None
+                    **rates # Each phase's rate over the reconstruction's and any other setting of the optimisation
+                   )->dict:
+    "How a run's phases were optimised, as every results file records it: optimizer and its implementation, schedule, rate, batch size, precision"
+    return dict(opt=opt, optimizer=c.optimizer, schedule=schedule, lr=c.lr or lr, bs=c.bs, precision=c.precision, **rates)

@@ -4,22 +4,22 @@
 
 # %% ../nbs/appendix/02b_runner.ipynb #e2e2f1a7
 from __future__ import annotations
-import argparse, difflib, os, re, shlex, sys, inspect
+import os, re, shlex, sys
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
+from fastcore.basics import patch
 from pathlib import Path
 import torch
 from fastai.torch_core import no_random, default_device
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
 from .results import record_run, device_name, versions, write_aggregate, read_result
 from .checkpoint import Checkpoint
-from .distributed import join_processes, leave_processes, DataParallel, world
+from .distributed import join_processes, DataParallel, world
 
 # %% auto #0
-__all__ = ['DATASETS', 'UsageError', 'bad_input', 'RunConfig', 'option_help', 'value_format', 'paper_note', 'Experiment',
-           'check_config', 'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix',
-           'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run',
-           'run_seeds', 'command_parser', 'full_report', 'command_main', 'command']
+__all__ = ['DATASETS', 'UsageError', 'bad_input', 'RunConfig', 'value_format', 'paper_note', 'Experiment', 'check_config',
+           'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix', 'command_for',
+           'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run', 'run_seeds']
 
 # %% ../nbs/appendix/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -62,20 +62,6 @@ class RunConfig:
     resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch)
     keep_checkpoint:bool=False # Keep the checkpoint once the results are written (default: delete it)
 
-# %% ../nbs/appendix/02b_runner.ipynb #b9058f9b
-_FIELD_COMMENT = re.compile(r'^\s+(\w+)\s*:[^#]*#\s*(.+)$')
-
-def option_help(config_cls:type)->dict:
-    "The comment beside each field of a configuration dataclass and of its bases, by field name"
-    helps = {}
-    for cls in reversed(config_cls.__mro__[:-1]):
-        try: source = inspect.getsource(cls)
-        except (OSError, TypeError): continue  # defined where no source is kept
-        for line in source.splitlines():
-            m = _FIELD_COMMENT.match(line)
-            if m: helps[m[1]] = m[2].strip()
-    return helps
-
 # %% ../nbs/appendix/02b_runner.ipynb #6ecfe20b
 def value_format(metric:str):
     "How a command prints a value of `metric`: errors as percentages, anything else to 4 significant digits"
@@ -85,13 +71,14 @@ def paper_note(result:dict)->str:
     "` (paper: …)` after our number, or nothing where the paper has none"
     return '' if result['paper_value'] is None else f" (paper: {value_format(result['metric'])(result['paper_value'])})"
 
+# %% ../nbs/appendix/02b_runner.ipynb #04a9882d
 class Experiment:
     "One kind of run: its configuration, its command, how it builds, fits and scores a learner"
     key:str = ''             # The `experiment` field of its results files
     command:str = ''         # Its console command
     description:str = ''     # First line of the command's --help
     Config:type = RunConfig  # Its configuration dataclass
-    unused:tuple = ()        # Shared options it has no use for: giving one is refused
+    refused:tuple = ()       # Shared options it has no use for: giving one is refused
     trains:bool = True       # False for one that only scores a saved model
     choices:dict = {'dataset': DATASETS, 'architecture': ('mlp',), 'regularizer': ('adversarial',), 'recipe': ('adam',),
                     'optimizer': ('fused', 'fastai'), 'precision': ('auto', 'fp32', 'bf16')}
@@ -119,22 +106,29 @@ class Experiment:
         "Epochs the fit completed (fewer than asked if a callback stopped it)"
         return len(learn.recorder.values)
     def device(self, learn): return learn.dls.device
-    def train(self, data:dict|None=None, # The splits; default those of `dataset`
-              show:bool=False, # Show fastai's progress bar and metrics table
-              cbs:list|None=None, # More callbacks for the fit
-              **options # Fields of the experiment's `Config`
-             )->tuple:
-        "Run this experiment with `options` from Python: `(learn, result, figures)`; see `run`"
-        return run(self, self.Config(**options), data, show, cbs)
-    def train_seeds(self, seeds:list, # The seeds, e.g. `[0, 1, 2]`
-                    data:dict|None=None, show:bool=False, **options)->tuple:
-        "Run this experiment once per seed and write the aggregate: `(per-seed results, aggregate)`; see `run_seeds`"
-        return run_seeds(self, self.Config(**options), seeds, data, show)
-    def report(self, result:dict)->str:
-        "What the command prints when the run is over: the number with the paper's beside it, epochs, time, machine"
-        fmt = value_format(result['metric'])
-        return (f"{result['name']}: {result['metric']} {fmt(result['value'])}{paper_note(result)}; {result['epochs']} epochs, "
-                f"{result['wall_seconds'] / 60:.1f} min on {result['device']}")
+
+# %% ../nbs/appendix/02b_runner.ipynb #c6c29ffd
+@patch(nm='run')
+def _experiment_run(self:Experiment, data:dict|None=None, # The splits; default those of `dataset`
+          show:bool=False, # Show fastai's progress bar and metrics table
+          cbs:list|None=None, # More callbacks for the fit
+          **options # Fields of the experiment's `Config`
+         )->tuple:
+    "Run this experiment with `options` from Python: `(learn, result, figures)`; see `run`"
+    return run(self, self.Config(**options), data, show, cbs)
+
+@patch(nm='run_seeds')
+def _experiment_run_seeds(self:Experiment, seeds:list, # The seeds, e.g. `[0, 1, 2]`
+                data:dict|None=None, show:bool=False, **options)->tuple:
+    "Run this experiment once per seed and write the aggregate: `(per-seed results, aggregate)`; see `run_seeds`"
+    return run_seeds(self, self.Config(**options), seeds, data, show)
+
+@patch
+def report(self:Experiment, result:dict)->str:
+    "What the command prints when the run is over: the number with the paper's beside it, epochs, time, machine"
+    fmt = value_format(result['metric'])
+    return (f"{result['name']}: {result['metric']} {fmt(result['value'])}{paper_note(result)}; {result['epochs']} epochs, "
+            f"{result['wall_seconds'] / 60:.1f} min on {result['device']}")
 
 # %% ../nbs/appendix/02b_runner.ipynb #5c54d71c
 def _positive(c, *names):
@@ -147,13 +141,13 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     "The checks of `c` every run shares, then `exp.check`: all before data is loaded or a model built"
     if not isinstance(c, exp.Config): raise UsageError(f"{exp.command} takes a {exp.Config.__name__}, not a {type(c).__name__}")
     defaults = exp.Config()
-    for n in exp.unused:
+    for n in exp.refused:
         if getattr(c, n) != getattr(defaults, n):
             raise UsageError(f"{exp.command} has no use for --{n}: leave it out")
     for n, allowed in exp.choices.items():
         if n == 'dataset' and data_given: continue
         if getattr(c, n) not in allowed: raise UsageError(f"unknown {n} {getattr(c, n)!r}: use one of {tuple(allowed)}")
-    if 'epochs' not in exp.unused: _positive(c, 'epochs')
+    if 'epochs' not in exp.refused: _positive(c, 'epochs')
     _positive(c, 'bs', 'width', 'n_train', 'threads')
     if c.lr is not None and not c.lr > 0: raise UsageError(f"--lr {c.lr}: a learning rate must be positive")
     if c.input_noise < 0: raise UsageError(f"--input_noise {c.input_noise}: a noise std must be >= 0")
@@ -183,6 +177,7 @@ def cpu_has_bf16(cpuinfo:str|None=None # The text of /proc/cpuinfo; default this
         except OSError: return False
     return re.search(r'\b(avx512_bf16|amx_bf16)\b', cpuinfo) is not None
 
+# %% ../nbs/appendix/02b_runner.ipynb #7d0d70c0
 def auto_precision(device:str|None=None # The run's device; default fastai's (CUDA or MPS where there is one, else the CPU)
                   )->str:
     "What `--precision auto` runs on `device`: 'bf16' on a CPU that computes it natively, else 'fp32' (bf16 on a GPU is not measured yet: ask for it)"
@@ -261,6 +256,22 @@ def _stopped_early(ckpt:Checkpoint, epochs:int, asked:int)->str|None:
     if epochs >= asked: return None
     return f"after {epochs} of {asked} epochs: " + ('the training loss became NaN or infinite' if ckpt.diverged else 'a callback ended the fit')
 
+# %% ../nbs/appendix/02b_runner.ipynb #0e5b59c3
+def _learner_for_run(exp:Experiment, c:RunConfig, data:dict, device, cbs:list):
+    "The experiment's learner for `c`, sped up, on `device`, with the run's callbacks (`None`s left out); what the library refuses is bad input"
+    with bad_input():
+        learn = exp.learner(c, data)
+        if exp.trains: learn.speed_up(c.optimizer, c.precision)  # an AAELearner's (appendix 02e_speed)
+        if device is not None: learn.dls.device = torch.device(device)  # the model follows in fastai's before_fit
+        cbs = [cb for cb in cbs if cb is not None]
+        if cbs: learn.add_cbs(cbs)
+    return learn
+
+def _interrupted(exp:Experiment, c:RunConfig, name:str, ckpt:Checkpoint, done:int)->RunInterrupted:
+    "What a run stopped by a signal says: where it stopped, what its checkpoint keeps, and the command that goes on"
+    return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in epoch {done + 1} of {c.epochs}; {ckpt.path} keeps "
+                          f"{done} epoch{'s' * (done != 1)}. To go on: {_resume_command(exp, c, name)}")
+
 # %% ../nbs/appendix/02b_runner.ipynb #9a6ac3b1
 def run(exp:Experiment, # The experiment
         config:RunConfig|None=None, # Its options; default `exp.Config()`
@@ -285,19 +296,11 @@ def run(exp:Experiment, # The experiment
     if ckpt is not None:
         with bad_input(): ckpt.read()  # a damaged or foreign checkpoint, or one of other options, is refused before anything is built
     with no_random(c.seed):
-        with bad_input():  # what the options ask for that the library refuses
-            learn = exp.learner(c, data)
-            if exp.trains: learn.speed_up(c.optimizer, c.precision)  # an AAELearner's (appendix 02e_speed)
-            if device is not None: learn.dls.device = torch.device(device)  # the model follows in fastai's before_fit
-            more = [ckpt, DataParallel() if parallel else None, *(cbs or [])]
-            if any(cb is not None for cb in more): learn.add_cbs([cb for cb in more if cb is not None])
+        learn = _learner_for_run(exp, c, data, device, [ckpt, DataParallel() if parallel else None, *(cbs or [])])
         try: wall, last = exp.fit(learn, c, show)  # from here on, an exception is the run's failure, not the input's
         finally:
             if ckpt is not None: ckpt.release_signals()
-        if ckpt is not None and ckpt.stopped_by:
-            done = len(learn.recorder.values)
-            raise RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in epoch {done + 1} of {c.epochs}; {ckpt.path} keeps "
-                                 f"{done} epoch{'s' * (done != 1)}. To go on: {_resume_command(exp, c, name)}")
+        if ckpt is not None and ckpt.stopped_by: raise _interrupted(exp, c, name, ckpt, len(learn.recorder.values))
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
         history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()} if exp.trains else None
         stopped = _stopped_early(ckpt, epochs, c.epochs) if exp.trains else None
@@ -343,78 +346,3 @@ def run_seeds(exp:Experiment, # The experiment
         results.append(run(exp, cs, data, show)[1])
     if None in results: return results, None  # a process other than the first under torchrun: it writes nothing
     return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds))
-
-# %% ../nbs/appendix/02b_runner.ipynb #d79c2690
-class _Parser(argparse.ArgumentParser):
-    "argparse that reports a bad command line in one line, suggesting the option meant"
-    def error(self, message):
-        m = re.match(r'unrecognized arguments: (.*)', message)
-        if m:
-            opts = [a for a in self._option_string_actions if a.startswith('--')]
-            bad = m[1].split()[0].split('=')[0]
-            close = difflib.get_close_matches(bad, opts, n=1)
-            message = f"unknown option {bad}" + (f": did you mean {close[0]}?" if close else f": see {self.prog} --help")
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-def _annotation(f)->str:
-    "A field's annotation as text without spaces, e.g. 'int|None' (annotations are text under `from __future__ import annotations`)"
-    return (f.type if isinstance(f.type, str) else getattr(f.type, '__name__', str(f.type))).replace(' ', '')
-
-def _type(annotation:str):
-    for t in (int, float, str):
-        if annotation in (t.__name__, f'{t.__name__}|None'): return t
-    raise TypeError(f"no command-line type for a field annotated {annotation!r}")
-
-def command_parser(exp:Experiment)->argparse.ArgumentParser:
-    "The argparse parser of `exp`'s command"
-    p = _Parser(prog=exp.command, description=exp.description, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                allow_abbrev=False)  # an abbreviation is a typo waiting to change meaning when an option is added
-    helps, defaults = option_help(exp.Config), exp.Config()
-    for f in fields(exp.Config):
-        h = argparse.SUPPRESS if f.name in exp.unused else helps.get(f.name, '')
-        default = getattr(defaults, f.name)
-        if _annotation(f) == 'bool': p.add_argument(f'--{f.name}', action=argparse.BooleanOptionalAction, default=default, help=h)
-        else: p.add_argument(f'--{f.name}', type=_type(_annotation(f)), default=default, help=h, metavar=f.name.upper())
-    p.add_argument('--seeds', type=int, nargs='+', metavar='SEED', default=None,
-                   help="Run once per seed (files <name>_seed<k>), then write <name> with the mean, std and each seed's value")
-    p.add_argument('--debug', action='store_true', help='Show the full traceback of an error')
-    return p
-
-# %% ../nbs/appendix/02b_runner.ipynb #77585f64
-def full_report(exp:Experiment, result:dict)->str:
-    "What a command prints of a result: `exp.report(result)` and what went wrong if the fit stopped early; mean ± std of several seeds"
-    if result.get('std') is not None:
-        fmt = value_format(result['metric'])
-        return (f"{result['name']}: {result['metric']} {fmt(result['value'])} ± {fmt(result['std'])} over seeds "
-                f"{' '.join(map(str, result['seeds']))} (each: {', '.join(map(fmt, result['values']))}){paper_note(result)}")
-    stopped = (result.get('extra') or {}).get('stopped_early')
-    return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
-
-def command_main(exp:Experiment, argv:list|None=None):
-    "Run `exp` from a command line (`argv`, default `sys.argv[1:]`); bad input ends in one line on stderr and exit status 2, a failure of the run itself in its traceback and status 1"
-    # returns nothing: a console script's return value becomes its exit status
-    args = vars(command_parser(exp).parse_args(argv))
-    debug, seeds = args.pop('debug') or os.environ.get('AAE_NB_DEBUG'), args.pop('seeds')
-    try:
-        if seeds is not None and args['seed'] != exp.Config().seed: raise UsageError("give --seed or --seeds, not both")
-        if seeds is None: results = [run(exp, exp.Config(**args), show=True)[1]]
-        else:
-            per_seed, aggregate = run_seeds(exp, exp.Config(**args), seeds, show=True)
-            results = [*per_seed, aggregate]
-    except RunInterrupted as e:
-        if world().main: print(f"{exp.command}: {e}", file=sys.stderr)  # under torchrun every process stops; one says so
-        sys.exit(130)
-    except UsageError as e:  # decided before the run trained; anything else is our bug and keeps its traceback
-        if debug: raise
-        print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        sys.exit(2)
-    finally: leave_processes()
-    if results[-1] is None: return  # under torchrun, the first process reports
-    for result in results: print(full_report(exp, result))
-    print(f"wrote {Path(args['out'])/'results'/(results[-1]['name'] + '.json')}")
-
-def command(exp:Experiment):
-    "The console command of `exp` (a function of an optional argument list, for setup's `console_scripts`)"
-    def main(argv:list|None=None): return command_main(exp, argv)
-    main.__doc__ = exp.description
-    return main

@@ -4,13 +4,14 @@
 
 # %% ../nbs/07_semi_supervised.ipynb #defafdfc
 from __future__ import annotations
-import time
+import inspect, time
 from dataclasses import dataclass
 from functools import partial
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastcore.basics import store_attr, patch
+from fastcore.meta import delegates
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.learner import ValueMetric
@@ -24,14 +25,16 @@ from .learner import AAELearner
 from .phases import AdversarialRegularizer, RegularizationPhase, _phase_step
 from .speed import JointAdversarialRegularizer
 from .mmd import MMDRegularizer
-from .runner import RunConfig, Experiment, UsageError, command, option_suffix
+from .runner import RunConfig, Experiment, UsageError, option_suffix
+from .commands import command
+from .results import training_record
 
 # %% auto #0
-__all__ = ['RECIPES', 'Z_ADVERSARIES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise',
-           'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'semi_supervised_learner', 'paper_steps',
-           'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures', 'semi_supervised_run_name',
-           'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config', 'SemiSupervisedConfig',
-           'SemiSupervisedExperiment', 'ClassAwareStyleRegularizer']
+__all__ = ['RECIPES', 'Z_ADVERSARIES', 'RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised',
+           'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
+           'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
+           'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config',
+           'SemiSupervisedConfig', 'SemiSupervisedExperiment', 'ClassAwareStyleRegularizer']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -128,7 +131,32 @@ RECIPES = {
     'paper': dict(opt='SGD', lr=0.01, class_lr_mult=10., disc_lr_mult=10., gen_lr_mult=10., adv_momentum=0.1, schedule='steps'),
 }
 Z_ADVERSARIES = ('plain', 'class_aware')  # the style's discriminator: §5's, or one that also sees y's class (below)
+RATES = ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override
+_MODEL_ARGS = set(inspect.signature(CategoricalAAE.from_mlp).parameters) - {'data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture'}
 
+# %% ../nbs/07_semi_supervised.ipynb #d790f300
+def two_part_regularizers(class_prior:Prior, # y's prior: `Categorical(n_classes)`
+                          style_prior:Prior, # z's prior
+                          r:dict, # The recipe (a value of `RECIPES`) with any rates overridden
+                          regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (notebook 11)
+                          joint_adversaries:bool=False, # Both adversaries in one phase (appendix 02e_speed)
+                          z_adversary:str='plain' # 'plain' or 'class_aware' (below)
+                         )->list:
+    "The regularisation phases of the two-headed model: one on y's code and one on z's, at the recipe's rates"
+    adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
+    parts = (('y', class_prior), ('z', style_prior))
+    if regularizer == 'adversarial':
+        rates = dict(disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
+        regs = [AdversarialRegularizer(p, key=k, **rates) for k, p in parts]
+        if z_adversary == 'class_aware': regs[1] = ClassAwareStyleRegularizer(style_prior, class_prior.dim, **rates)
+        return [JointAdversarialRegularizer(regs)] if joint_adversaries else regs
+    if joint_adversaries: raise ValueError(f"joint_adversaries needs the adversaries: regularizer={regularizer!r} has none")
+    if regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
+        return [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
+    raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
+
+# %% ../nbs/07_semi_supervised.ipynb #3aabd649
+@delegates(CategoricalAAE.from_mlp, but=['data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture'], keep=True)
 def semi_supervised_learner(dls, # `DataLoaders` of the training images (their labels unused) and the validation set
                             labelled:Split|None, # The labelled images; None: no classification phase (§6 clustering)
                             n_classes:int=10, # Classes (or clusters) of y
@@ -137,46 +165,30 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             style_std:float=1., # Std of z's Gaussian prior
                             input_noise:float=0.3, # Std of the Gaussian noise on the training inputs (A.2.1: 0.3); 0 for none
                             input_dropout:float=0., # Or: dropout rate on the training inputs (A.3: 0.2)
-                            batch_norm:bool=False, # Batch norm in the encoder (A.3)
                             class_bs:int=100, # Labelled batch size
-                            hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
-                            disc_hidden:tuple=(1000, 1000), # Hidden layers of both discriminators
-                            init_std:float|None=None, # Weight init std; default PyTorch's
-                            combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
-                            heads=None, # Initial cluster heads W_C for 'heads'
-                            learn_heads:bool=True, # Train W_C
                             cbs=None, # More callbacks
                             metrics=None, # More metrics
                             regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
                             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
                             joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (appendix 02e_speed)
                             z_adversary:str='plain', # 'plain' (§5: the z discriminator sees z alone) or 'class_aware' (it sees z beside y's class; below)
-                            **overrides # Override the recipe: `class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`
+                            **kwargs # The model's (`CategoricalAAE.from_mlp`: `hidden`, `disc_hidden`, `batch_norm`, `combine`, ...), or the recipe's rates to override (`class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`)
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
     if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r}: use one of {list(RECIPES)}")
-    r = RECIPES[recipe] | overrides
-    data_shape = tuple(dls.train.dataset.x.shape[1:])
-    if regularizer == 'mmd': disc_hidden = None  # MMD needs no discriminators
+    model_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _MODEL_ARGS}
+    unknown = set(kwargs) - set(RATES)
+    if unknown: raise ValueError(f"unknown option {', '.join(sorted(unknown))}: give the model's ({', '.join(sorted(_MODEL_ARGS))}) or a rate ({', '.join(RATES)})")
+    r = RECIPES[recipe] | kwargs
+    if regularizer == 'mmd': model_kw['disc_hidden'] = None  # MMD needs no discriminators
     if z_adversary not in Z_ADVERSARIES: raise ValueError(f"unknown z_adversary {z_adversary!r}: use {' or '.join(map(repr, Z_ADVERSARIES))}")
     if z_adversary == 'class_aware' and regularizer != 'adversarial':
         raise ValueError(f"z_adversary='class_aware' is a discriminator: regularizer={regularizer!r} has none")
-    model = CategoricalAAE.from_mlp(data_shape, n_classes, code_dim, hidden, disc_hidden, init_std=init_std, combine=combine,
-                                    heads=heads, learn_heads=learn_heads, batch_norm=batch_norm, architecture=architecture,
-                                    class_aware_style=z_adversary == 'class_aware')
+    model = CategoricalAAE.from_mlp(tuple(dls.train.dataset.x.shape[1:]), n_classes, code_dim, class_aware_style=z_adversary == 'class_aware',
+                                    architecture=architecture, **model_kw)
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
-    adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     style_prior = Gaussian(code_dim, style_std)
-    parts = (('y', Categorical(n_classes)), ('z', style_prior))
-    if regularizer == 'adversarial':
-        rates = dict(disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
-        regs = [AdversarialRegularizer(p, key=k, **rates) for k, p in parts]
-        if z_adversary == 'class_aware': regs[1] = ClassAwareStyleRegularizer(style_prior, n_classes, **rates)
-        if joint_adversaries: regs = [JointAdversarialRegularizer(regs)]
-    elif joint_adversaries: raise ValueError(f"joint_adversaries needs the adversaries: regularizer={regularizer!r} has none")
-    elif regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
-        regs = [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
-    else: raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
+    regs = two_part_regularizers(Categorical(n_classes), style_prior, r, regularizer, joint_adversaries, z_adversary)
     if input_noise and input_dropout: raise ValueError("give input_noise or input_dropout, not both")
     phases = [InputNoise(input_noise)] if input_noise else [InputDropout(input_dropout)] if input_dropout else []
     metrics = list(metrics or [])
@@ -253,8 +265,8 @@ def recipe_overrides(c:RunConfig)->dict:
 def recipe_config(c:TwoAdversaryConfig, rates:tuple=('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult'))->dict:
     "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"
     r = RECIPES[c.recipe] | recipe_overrides(c)
-    return dict(recipe=c.recipe, lr=c.lr or r['lr'], optimizer=c.optimizer, precision=c.precision, joint_adversaries=c.joint_adversaries,
-                **{k: r[k] for k in ('opt', *rates, 'adv_momentum', 'schedule')})
+    return dict(recipe=c.recipe, joint_adversaries=c.joint_adversaries,
+                **training_record(c, r['opt'], r['schedule'], r['lr'], **{k: r[k] for k in (*rates, 'adv_momentum')}))
 
 @dataclass
 class SemiSupervisedConfig(TwoAdversaryConfig):
@@ -306,13 +318,13 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
     config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
-                  input_noise=c.input_noise, input_dropout=c.input_dropout, bs=c.bs, z_adversary=c.z_adversary, **recipe_config(c))
+                  input_noise=c.input_noise, input_dropout=c.input_dropout, z_adversary=c.z_adversary, **recipe_config(c))
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last,
              'style_probe': style_probe(learn.model, learn.dls.train.dataset, data['test'])}
     return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)
 
 SEMI_SUPERVISED = SemiSupervisedExperiment()
-train_semi_supervised = SEMI_SUPERVISED.train
+train_semi_supervised = SEMI_SUPERVISED.run
 aae_semi_supervised = command(SEMI_SUPERVISED)
 
 # %% ../nbs/07_semi_supervised.ipynb #e9bc1989

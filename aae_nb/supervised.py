@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
+from fastcore.meta import delegates
 from fastai.callback.core import Callback
 from fastai.learner import ValueMetric
 from .data import aae_dataloaders
@@ -19,7 +20,9 @@ from .phases import AdversarialRegularizer
 from .conditioned import LabelConditionedRegularizer
 from .mmd import MMDRegularizer, code_fit
 from .evaluation import code_probe
-from .runner import RunConfig, Experiment, command, option_suffix
+from .runner import RunConfig, Experiment, option_suffix
+from .commands import command
+from .results import training_record
 
 # %% auto #0
 __all__ = ['GEN_LR_MULT', 'SUPERVISED_DISCRIMINATORS', 'SUPERVISED', 'train_supervised', 'aae_supervised', 'LabelsToDecoder',
@@ -55,6 +58,7 @@ def _gen_lr_mult(disc:str, gen_lr_mult:float|None)->float:
     if disc not in SUPERVISED_DISCRIMINATORS: raise ValueError(f"unknown disc {disc!r}: use one of {SUPERVISED_DISCRIMINATORS}")
     return GEN_LR_MULT[disc] if gen_lr_mult is None else gen_lr_mult
 
+@delegates(AAELearner.from_mlp, but=['prior', 'decoder_classes', 'regularizers'], keep=True)
 def supervised_learner(dls, # `DataLoaders` with every training label known (`aae_dataloaders`)
                        prior=None, # Prior on the style code z; default a 15-D standard Gaussian (§4)
                        n_classes:int=10, # Classes of the labels
@@ -95,7 +99,7 @@ class SupervisedExperiment(Experiment):
     "§4's supervised AAE: how well a classifier reads the digit from the style z (lower is better), Figure 7"
     key, command, Config = 'supervised', 'aae_supervised', SupervisedConfig
     description = "Train the supervised AAE (§4, Figure 7) on MNIST; write results/<name>.json and figures/<name>_*.png"
-    unused = ('recipe', 'input_noise', 'input_dropout', 'regularizer')
+    refused = ('recipe', 'input_noise', 'input_dropout', 'regularizer')
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'disc': SUPERVISED_DISCRIMINATORS}
 
     def run_name(self, c):
@@ -119,7 +123,7 @@ def evaluate(self:SupervisedExperiment, learn, c, data, name, last):
     figs = supervised_figures(learn, test, f'{name}: ')
     config = dict(prior=learn.prior.to_config(), code_dim=c.code_dim, n_classes=10, n_train=len(train), hidden=[c.width, c.width],
                   encoder='deterministic', disc=c.disc, gen_lr_mult=_gen_lr_mult(c.disc, c.gen_lr_mult), architecture=c.architecture,
-                  batch_norm=c.batch_norm, optimizer='Adam, fit_one_cycle', lr=c.lr or 1e-3, bs=c.bs, n_probe=n_probe)
+                  batch_norm=c.batch_norm, **training_record(c), n_probe=n_probe)
     extra = {'knn_on_z': probe_z['knn'], 'logistic_on_pixels': probe_pixels['logistic'], 'knn_on_pixels': probe_pixels['knn'],
              'majority_class_share': test.y.bincount().max().item() / len(test), 'test_half_sse': test_sse,
              'code_c2st_accuracy': fit['c2st_accuracy'], 'final': last}
@@ -135,7 +139,7 @@ def report(self:SupervisedExperiment, result):
             f"(0.5: indistinguishable); {result['wall_seconds']:.0f} s on {result['device']}")
 
 SUPERVISED = SupervisedExperiment()
-train_supervised = SUPERVISED.train
+train_supervised = SUPERVISED.run
 aae_supervised = command(SUPERVISED)
 
 # %% ../nbs/06_supervised.ipynb #f34bd995

@@ -16,7 +16,7 @@ class AskOneProcessToStop(Callback):
             next(cb for cb in self.learn.cbs if hasattr(cb, 'stopped_by')).stopped_by = 'a test'
 
 try:
-    SEMI_SUPERVISED.train(dataset='digits', n_labels=50, epochs=3, width=32, bs=20, out=out, name=name, resume=how == 'resume',
+    SEMI_SUPERVISED.run(dataset='digits', n_labels=50, epochs=3, width=32, bs=20, out=out, name=name, resume=how == 'resume',
                           cbs=[AskOneProcessToStop()] if how == 'stop' else None)
 except RunInterrupted as e:
     print(f"rank {world().rank} stopped: {e}")

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 from fastai.callback.core import Callback
-from aae_nb.runner import RunInterrupted, UsageError, run, full_report
+from aae_nb.runner import RunInterrupted, UsageError, run
+from aae_nb.commands import full_report
 from aae_nb.semisupervised import SEMI_SUPERVISED
 
 SMALL = dict(dataset='digits', epochs=3, width=64, bs=50, n_labels=50, batch_norm=True)  # every phase, batch norm, input noise
@@ -16,14 +17,14 @@ class StopIn(Callback):
         if self.epoch == self.at and self.training: self.learn.checkpoint.stopped_by = 'Ctrl-C'
 
 def test_resumed_run_equals_uninterrupted(tmp_path):
-    whole, r_whole, _ = SEMI_SUPERVISED.train(out=str(tmp_path/'whole'), **SMALL)
+    whole, r_whole, _ = SEMI_SUPERVISED.run(out=str(tmp_path/'whole'), **SMALL)
     with pytest.raises(RunInterrupted, match=r"stopped in epoch 2 of 3; .* keeps 1 epoch\. To go on: aae_semi_supervised .*--resume"):
         run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path/'cut'), **SMALL), cbs=[StopIn(1)])
     assert not (tmp_path/'cut'/'results').exists()  # a stopped run writes no results
     assert (tmp_path/'cut'/'checkpoints'/f"{r_whole['name']}.pth").exists()
     with pytest.raises(UsageError, match='holds an unfinished run of that name: add --resume'):
-        SEMI_SUPERVISED.train(out=str(tmp_path/'cut'), **SMALL)  # starting over would lose the epoch done
-    resumed, r_resumed, _ = SEMI_SUPERVISED.train(out=str(tmp_path/'cut'), resume=True, **SMALL)
+        SEMI_SUPERVISED.run(out=str(tmp_path/'cut'), **SMALL)  # starting over would lose the epoch done
+    resumed, r_resumed, _ = SEMI_SUPERVISED.run(out=str(tmp_path/'cut'), resume=True, **SMALL)
     assert r_resumed['value'] == r_whole['value']
     assert r_resumed['extra']['history'] == r_whole['extra']['history']
     assert r_resumed['extra']['final'] == r_whole['extra']['final']  # unrounded metrics of the last epoch
@@ -31,12 +32,12 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
     for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()): assert torch.equal(a, b), k
     assert not (tmp_path/'cut'/'checkpoints'/f"{r_whole['name']}.pth").exists()  # removed once the results are written
     with pytest.raises(UsageError, match='is complete .* leave out --resume'):
-        SEMI_SUPERVISED.train(out=str(tmp_path/'cut'), resume=True, **SMALL)
+        SEMI_SUPERVISED.run(out=str(tmp_path/'cut'), resume=True, **SMALL)
 
 def test_other_options_refused(tmp_path):
     with pytest.raises(RunInterrupted): run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path), **SMALL), cbs=[StopIn(1)])
     with pytest.raises(ValueError, match=r"other options \(lr: None there, 0.002 now\)"):
-        SEMI_SUPERVISED.train(out=str(tmp_path), resume=True, lr=0.002, **SMALL)
+        SEMI_SUPERVISED.run(out=str(tmp_path), resume=True, lr=0.002, **SMALL)
 
 def _cli(*args, out):
     return [sys.executable, '-c', 'from aae_nb.semisupervised import aae_semi_supervised; aae_semi_supervised()',
@@ -69,7 +70,7 @@ class NaNIn(Callback):
 
 def test_a_run_stopped_by_nan_says_so(tmp_path):
     from aae_nb.basic import BASIC
-    learn, r, _ = BASIC.train(out=str(tmp_path), dataset='digits', epochs=3, width=32, bs=50, cbs=[NaNIn(1)])
+    learn, r, _ = BASIC.run(out=str(tmp_path), dataset='digits', epochs=3, width=32, bs=50, cbs=[NaNIn(1)])
     assert r['epochs'] == 1 and r['config']['epochs_asked'] == 3
     assert r['extra']['stopped_early'] == 'after 1 of 3 epochs: the training loss became NaN or infinite'
     assert 'warning: the fit stopped early, after 1 of 3 epochs' in full_report(BASIC, r)
@@ -82,30 +83,30 @@ def test_a_crash_while_writing_leaves_the_previous_checkpoint(tmp_path, monkeypa
     "Killed between writing the new checkpoint and putting it in place: the last one is still whole, and resuming from it ends as a run never stopped"
     from aae_nb.basic import BASIC
     from aae_nb import checkpoint
-    _, whole, _ = BASIC.train(out=str(tmp_path/'whole'), **BASIC_SMALL)
+    _, whole, _ = BASIC.run(out=str(tmp_path/'whole'), **BASIC_SMALL)
     calls, real_replace = [], os.replace
     def replace_then_crash(src, dst):
         calls.append(dst)
         if len(calls) == 2: raise OSError('killed between the write and the replace')
         real_replace(src, dst)
     monkeypatch.setattr(checkpoint.os, 'replace', replace_then_crash)
-    with pytest.raises(OSError, match='killed between'): BASIC.train(out=str(tmp_path/'cut'), **BASIC_SMALL)
+    with pytest.raises(OSError, match='killed between'): BASIC.run(out=str(tmp_path/'cut'), **BASIC_SMALL)
     monkeypatch.setattr(checkpoint.os, 'replace', real_replace)
     ck = tmp_path/'cut'/'checkpoints'/f"{whole['name']}.pth"
     assert checkpoint.read_checkpoint(ck)['epoch'] == 1  # the one written after the first epoch, whole
     assert ck.with_name(ck.name + '.tmp').exists()  # the half-done write is beside it, not in its place
-    _, resumed, _ = BASIC.train(out=str(tmp_path/'cut'), resume=True, **BASIC_SMALL)
+    _, resumed, _ = BASIC.run(out=str(tmp_path/'cut'), resume=True, **BASIC_SMALL)
     assert resumed['value'] == whole['value'] and resumed['extra']['history'] == whole['extra']['history']
     assert resumed['extra']['resumed_after_epoch'] == 1
 
 def test_resume_a_series_of_seeds(tmp_path):
     "`--seeds 0 1 --resume` after the second seed stopped: seed 0 is read, not trained again; seed 1 goes on; the aggregate is that of a series never stopped"
     from aae_nb.basic import BASIC
-    whole, agg_whole = BASIC.train_seeds([0, 1], out=str(tmp_path/'whole'), name='series', **BASIC_SMALL)
-    BASIC.train(out=str(tmp_path/'cut'), name='series_seed0', seed=0, **BASIC_SMALL)
+    whole, agg_whole = BASIC.run_seeds([0, 1], out=str(tmp_path/'whole'), name='series', **BASIC_SMALL)
+    BASIC.run(out=str(tmp_path/'cut'), name='series_seed0', seed=0, **BASIC_SMALL)
     with pytest.raises(RunInterrupted): run(BASIC, BASIC.Config(out=str(tmp_path/'cut'), name='series_seed1', seed=1, **BASIC_SMALL), cbs=[StopIn(1)])
     first = (tmp_path/'cut'/'results'/'series_seed0.json').stat().st_mtime_ns
-    cut, agg_cut = BASIC.train_seeds([0, 1], out=str(tmp_path/'cut'), name='series', resume=True, **BASIC_SMALL)
+    cut, agg_cut = BASIC.run_seeds([0, 1], out=str(tmp_path/'cut'), name='series', resume=True, **BASIC_SMALL)
     assert (tmp_path/'cut'/'results'/'series_seed0.json').stat().st_mtime_ns == first  # read, not run again
     assert cut[1]['extra']['resumed_after_epoch'] == 1
     assert agg_cut['values'] == agg_whole['values'] and agg_cut['value'] == agg_whole['value']

@@ -34,7 +34,7 @@ RUNS = {  # every phase: adversary, MMD, KL, label-conditioned, supervised decod
 def test_experiment_on_a_device(key, tmp_path):
     exp, opts = RUNS[key]
     with fake_accelerator():
-        learn, result, _ = exp.train(out=str(tmp_path), **(TINY | opts))
+        learn, result, _ = exp.run(out=str(tmp_path), **(TINY | opts))
         assert next(learn.model.parameters()).device.type == 'cuda'  # it really ran "on the device"
     assert result['device'] == 'FakeAccelerator (CUDA)'
     assert result['epochs'] == 1
@@ -42,8 +42,8 @@ def test_experiment_on_a_device(key, tmp_path):
 def test_likelihood_of_a_model_trained_on_a_device(tmp_path):
     from aae_nb.data import load_digits_splits
     with fake_accelerator():
-        BASIC.train(out=str(tmp_path), name='m', **TINY)
-        _, result, _ = LIKELIHOOD.train(data=load_digits_splits(), out=str(tmp_path), model=str(tmp_path/'models'/'m.pth'), n_samples=100)
+        BASIC.run(out=str(tmp_path), name='m', **TINY)
+        _, result, _ = LIKELIHOOD.run(data=load_digits_splits(), out=str(tmp_path), model=str(tmp_path/'models'/'m.pth'), n_samples=100)
     assert result['epochs'] == 1
 
 def test_the_check_catches_mixed_devices():
@@ -61,9 +61,9 @@ def test_explorers_of_models_on_a_device(tmp_path):
     from aae_nb.explore import DecoderExplorer, style_label_explorer, ClusterBrowser, InterpolationExplorer
     x = load_digits_splits()['test'].x[:60]
     with fake_accelerator():
-        basic = BASIC.train(out=str(tmp_path), **TINY)[0]
-        supervised = SUPERVISED.train(out=str(tmp_path), n_probe=100, **TINY)[0]
-        clusters = CLUSTERING.train(out=str(tmp_path), n_clusters=4, **TINY)[0]
+        basic = BASIC.run(out=str(tmp_path), **TINY)[0]
+        supervised = SUPERVISED.run(out=str(tmp_path), n_probe=100, **TINY)[0]
+        clusters = CLUSTERING.run(out=str(tmp_path), n_clusters=4, **TINY)[0]
         for explorer in (DecoderExplorer(basic, codes=basic.encode(x)), style_label_explorer(supervised), ClusterBrowser(clusters, x),
                          InterpolationExplorer(basic, x)):
             explorer.update()

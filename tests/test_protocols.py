@@ -21,7 +21,7 @@ def test_clusters_are_named_on_validation(tmp_path, monkeypatch, swapped):
     "§6: named on the validation labels, the test error of a perfect clustering is 100% here (0% had the test labels named it)"
     from aae_nb import clustering
     monkeypatch.setattr(clustering, 'cluster_scores', clusters_by_validation_label(swapped['valid'].y, 16))
-    _, r, _ = clustering.CLUSTERING.train(data=swapped, out=str(tmp_path), epochs=1, width=32, bs=50, n_clusters=16)
+    _, r, _ = clustering.CLUSTERING.run(data=swapped, out=str(tmp_path), epochs=1, width=32, bs=50, n_clusters=16)
     assert r['extra']['cluster_names'][:10] == list(range(10))  # the validation labels' names
     assert r['value'] == 1.0 and r['extra']['majority_error'] == 1.0
 
@@ -29,7 +29,7 @@ def test_unsupervised_map_is_named_on_validation(tmp_path, monkeypatch, swapped)
     "§7 without labels: the same naming protocol as §6"
     from aae_nb import dimreduction
     monkeypatch.setattr(dimreduction, 'cluster_scores', clusters_by_validation_label(swapped['valid'].y, 20))
-    _, r, _ = dimreduction.DIM_REDUCTION.train(data=swapped, out=str(tmp_path), epochs=1, width=32, bs=50, setting='2d_unsupervised_20')
+    _, r, _ = dimreduction.DIM_REDUCTION.run(data=swapped, out=str(tmp_path), epochs=1, width=32, bs=50, setting='2d_unsupervised_20')
     assert r['extra']['cluster_names'][:10] == list(range(10))
     assert r['value'] == 1.0 and r['extra']['majority_error'] == 1.0
 

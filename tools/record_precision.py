@@ -6,7 +6,7 @@
 """
 import json, shlex, sys
 from pathlib import Path
-from aae_nb.runner import command_parser
+from aae_nb.commands import command_parser
 from aae_nb.basic import BASIC
 from aae_nb.clustering import CLUSTERING
 from aae_nb.conditioned import CONDITIONED
