@@ -14,7 +14,7 @@ from .model import ARCHITECTURES
 from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
-from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
+from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, Z_ADVERSARIES, TwoAdversaryConfig, recipe_overrides, recipe_config
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
 
@@ -69,24 +69,29 @@ class ClusteringConfig(TwoAdversaryConfig):
     input_dropout:float=0.2 # Dropout rate on the training inputs (A.3: 0.2)
     n_clusters:int=16 # Clusters (Table 3: 16 and 30)
     code_dim:int=5 # Size of the style z (A.3: 5)
+    z_adversary:str='plain' # The style's discriminator: 'plain' (§6: it sees z alone) or 'class_aware' (it sees z beside y's cluster; notebook 07)
 
 class ClusteringExperiment(Experiment):
     "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
     key, command, Config = 'clustering', 'aae_clustering', ClusteringConfig
     description = "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
     refused = ('input_noise',)
-    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES)}
+    choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
+                                    'z_adversary': Z_ADVERSARIES}
 
     def check(self, c):
         if c.n_clusters < 2: raise UsageError(f"--n_clusters {c.n_clusters}: clustering needs at least 2 clusters")
+        if c.z_adversary != 'plain' and c.regularizer != 'adversarial':
+            raise UsageError(f"--z_adversary {c.z_adversary} is a discriminator and --regularizer {c.regularizer} has none: leave out one of them")
     def run_name(self, c):
-        return f'clustering_{c.n_clusters}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm, batch_norm_default=True)
+        return (f'clustering_{c.n_clusters}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm, batch_norm_default=True)
+                + ('' if c.z_adversary == 'plain' else f'_{c.z_adversary.replace("_", "")}'))
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)
         return clustering_learner(dls, c.n_clusters, c.code_dim, c.input_dropout, c.batch_norm, recipe=c.recipe, hidden=(c.width, c.width),
                                   disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
-                                  joint_adversaries=c.joint_adversaries, **recipe_overrides(c))
+                                  joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
@@ -100,7 +105,7 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
     config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
                   input_dropout=c.input_dropout, batch_norm=c.batch_norm, regularizer=c.regularizer, architecture=c.architecture,
-                  **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
+                  z_adversary=c.z_adversary, **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)
