@@ -260,9 +260,9 @@ class TwoAdversaryConfig(RunConfig):
 
 def recipe_overrides(c:RunConfig)->dict:
     "The phase rates `c` sets in place of its recipe's, e.g. `{'disc_lr_mult': 5.0}`"
-    return {k: getattr(c, k) for k in ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult') if getattr(c, k, None) is not None}
+    return {k: getattr(c, k) for k in RATES if getattr(c, k, None) is not None}
 
-def recipe_config(c:TwoAdversaryConfig, rates:tuple=('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult'))->dict:
+def recipe_config(c:TwoAdversaryConfig, rates:tuple=RATES)->dict:
     "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"
     r = RECIPES[c.recipe] | recipe_overrides(c)
     return dict(recipe=c.recipe, joint_adversaries=c.joint_adversaries,
