@@ -7,12 +7,15 @@ from __future__ import annotations
 import warnings
 import torch
 from fastai.learner import Metric
-from .model import encode_all, CategoricalAAE
+from .model import encode_all
+from .categorical import CategoricalAAE
 
 # %% auto #0
-__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'cluster_members', 'MajorityError', 'YConfidence']
+__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds',
+           'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'cluster_members',
+           'MajorityError', 'YConfidence']
 
-# %% ../nbs/06_supervised.ipynb #9babe33d
+# %% ../nbs/appendix/02f_evaluation.ipynb #09fd6663
 def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' training examples, `(n, d)`
                    train_labels:torch.Tensor, # Their classes
                    test_features:torch.Tensor, # Features of the test examples
@@ -41,7 +44,7 @@ def code_probe(encode, # Images -> their codes, `(n, d)`
     n = min(n_probe, len(train.x))
     return probe_accuracy(encode(train.x[:n]), train.y[:n], encode(test.x), test.y) | {'n_probe': n}
 
-# %% ../nbs/07_semi_supervised.ipynb #7a64ca75
+# %% ../nbs/appendix/02f_evaluation.ipynb #32533d0a
 class ClassError(Metric):
     "Share of validation images whose most likely class under q(y|x) is not their label"
     def reset(self): self.wrong, self.n = 0, 0
@@ -57,7 +60,7 @@ def predict_classes(model:CategoricalAAE, x:torch.Tensor, bs:int=1000)->torch.Te
     "The most likely class of each image under q(y|x), in eval mode"
     return encode_all(model, x, bs)['y'].argmax(1)
 
-# %% ../nbs/07_semi_supervised.ipynb #fa8ef8a4
+# %% ../nbs/appendix/02f_evaluation.ipynb #59f5433f
 def test_error(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->float:
     "Share of images whose most likely class under q(y|x) is not their label"
     return (predict_classes(model, x) != torch.as_tensor(y)).float().mean().item()
@@ -70,7 +73,7 @@ def style_probe(model:CategoricalAAE, # A two-headed model
     "How much of the class the style z still holds: test accuracy of `probe_accuracy`'s classifiers reading the digit from z (0.1 = none)"
     return code_probe(lambda x: encode_all(model, x)['z'], train, test, n_probe)
 
-# %% ../nbs/08_clustering.ipynb #6f860ec9
+# %% ../nbs/appendix/02f_evaluation.ipynb #5fafca80
 def log_odds(logits:torch.Tensor)->torch.Tensor:
     "log(q / (1 − q)) of each class's softmax probability q, `(n, k)`: ordered as q is, but without q's ties at 1.0"
     others = logits[:, None, :].expand(-1, logits.shape[1], -1).masked_fill(torch.eye(logits.shape[1], dtype=torch.bool, device=logits.device), -torch.inf)
@@ -121,7 +124,7 @@ class ClusterError(Metric):
     def name(self): return self.metric_name
 
 
-# %% ../nbs/08_clustering.ipynb #c5a1d7e3
+# %% ../nbs/appendix/02f_evaluation.ipynb #e9b0f3e5
 def majority_labels(scores:torch.Tensor, # q(y|x), or its log-odds, of the labelled examples (the validation set), `(n, n_clusters)`
                     labels:torch.Tensor # Their classes
                    )->torch.Tensor:
@@ -157,3 +160,4 @@ class YConfidence(Metric):
     def value(self): return torch.cat(self.confidences).mean().item() if self.confidences else None
     @property
     def name(self): return 'y_confidence'
+

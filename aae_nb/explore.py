@@ -15,7 +15,8 @@ import PIL.Image
 from fastai.learner import Learner
 from fastai.torch_core import no_random
 from .priors import Prior, Gaussian
-from .model import AdversarialAutoencoder, CategoricalAAE, encode_all, decode_all
+from .model import AdversarialAutoencoder, encode_all, decode_all
+from .categorical import CategoricalAAE
 from .evaluation import cluster_scores, cluster_members
 from .plots import image_grid
 

@@ -5,11 +5,13 @@
 # %% ../nbs/02b_learner.ipynb #1bb25e35
 from __future__ import annotations
 import inspect, time
+from functools import partial
 import torch
 from fastcore.basics import patch
 from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.callback.core import Callback
+from fastai.callback.schedule import ParamScheduler
 from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.learner import Learner
 from fastai.optimizer import Adam
@@ -20,7 +22,7 @@ from .phases import REGULARIZERS, AdversarialRegularizer, autoencoder_params, ha
 from .speed import FastLearner
 
 # %% auto #0
-__all__ = ['AAELearner', 'ReleaseFreedMemory']
+__all__ = ['AAELearner', 'pop_args', 'ReleaseFreedMemory']
 
 # %% ../nbs/02b_learner.ipynb #ed30a551
 class AAELearner(FastLearner, Learner):
@@ -49,7 +51,10 @@ class AAELearner(FastLearner, Learner):
         self.prior = prior
 
 # %% ../nbs/02b_learner.ipynb #7ebe3d6a
-_MODEL_ARGS = set(inspect.signature(AdversarialAutoencoder.from_mlp).parameters)
+def pop_args(kwargs:dict, fn, but:tuple=())->dict:
+    "Take out of `kwargs` the keywords `fn` takes (bar `but`): what a constructor that delegates to `fn` hands on to it"
+    names = set(inspect.signature(fn).parameters) - set(but)
+    return {k: kwargs.pop(k) for k in list(kwargs) if k in names}
 
 @patch(cls_method=True)
 @delegates(AdversarialAutoencoder.from_mlp, but=['data_shape', 'code_dim', 'encoder'], keep=True)
@@ -65,7 +70,7 @@ def from_mlp(cls:AAELearner,
         raise ValueError(f"unknown regularizer {regularizer!r}: use one of {tuple(REGULARIZERS)} (importing aae_nb.mmd or aae_nb.vae adds theirs)")
     reg = REGULARIZERS[regularizer]
     if encoder is None: encoder = 'deterministic' if reg is None else reg.encoder
-    model_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _MODEL_ARGS}
+    model_kw = pop_args(kwargs, AdversarialAutoencoder.from_mlp)
     if reg is not None:
         if 'regularizers' in kwargs: raise ValueError(f"give regularizer={regularizer!r} or regularizers=[...], not both")
         if model_kw.get('disc_label_dim'): raise ValueError(f"disc_label_dim needs the adversary: regularizer={regularizer!r} has no discriminator")
@@ -79,12 +84,17 @@ def from_mlp(cls:AAELearner,
 
 # %% ../nbs/02b_learner.ipynb #3e539253
 @patch
-def fit_timed(self:AAELearner, epochs:int, lr:float|None=None, show:bool=True)->tuple:
-    "`fit_one_cycle(epochs, lr)`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
+def fit_timed(self:AAELearner, epochs:int, lr:float|None=None, show:bool=True,
+              steps=None # Training progress in [0, 1] -> multiplier of `lr` (e.g. step decays); default fastai's one cycle
+             )->tuple:
+    "`fit_one_cycle(epochs, lr)` or a fit under `steps`, timed: returns `(seconds, the last epoch's metrics by name)`; `show=False` hides the bar and table"
+    lr = lr or self.lr
+    fit = (partial(self.fit_one_cycle, epochs, lr) if steps is None else
+           partial(self.fit, epochs, lr, cbs=ParamScheduler({'lr': lambda pos: lr * steps(pos)})))
     start = time.time()
-    if show: self.fit_one_cycle(epochs, lr)
+    if show: fit()
     else:
-        with self.no_bar(), self.no_logging(): self.fit_one_cycle(epochs, lr)
+        with self.no_bar(), self.no_logging(): fit()
     return time.time() - start, {k: v[-1] for k, v in self.epoch_metrics().items()}
 
 @patch

@@ -14,7 +14,9 @@ from .priors import Prior, prior_from_config
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder', 'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'discriminator_inputs', 'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all', 'COMBINES', 'StyleClassEncoder', 'CategoricalAAE']
+__all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder',
+           'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'discriminator_inputs',
+           'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
@@ -211,7 +213,7 @@ def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAuto
     torch.save({'model_config': config, 'state_dict': state, 'prior': prior.to_config()}, path)
     return path
 
-MODEL_KINDS = {'mlp': AdversarialAutoencoder}  # what `load_aae` can rebuild, by the `kind` in a saved config; §5 adds 'categorical'
+MODEL_KINDS = {'mlp': AdversarialAutoencoder}  # what `load_aae` can rebuild, by the `kind` in a saved config: kind k lives in module aae_nb.k, which registers it
 PRETRAINED = Path(importlib.util.find_spec('aae_nb').origin).parent/'pretrained'  # trained models that come with the package
 
 def pretrained_models()->list:
@@ -230,6 +232,8 @@ def load_aae(path:str|Path, # File written by `save_aae`, or the name of a model
     d = torch.load(path, map_location=device, weights_only=True)
     config = dict(d['model_config'])
     kind = config.pop('kind', 'mlp')
+    if kind not in MODEL_KINDS and kind.isidentifier() and importlib.util.find_spec(f'aae_nb.{kind}'):
+        importlib.import_module(f'aae_nb.{kind}')  # the kind's module registers it (the two-headed model: aae_nb.categorical)
     if kind not in MODEL_KINDS: raise ValueError(f"{path} holds a model of kind {kind!r}, which this aae_nb does not know: upgrade aae_nb")
     model = MODEL_KINDS[kind].from_mlp(**config)
     model.load_state_dict(d['state_dict'])  # copied into the float32 parameters
@@ -262,134 +266,3 @@ def decode_all(model:AdversarialAutoencoder, z:torch.Tensor, bs:int=1000,
               )->torch.Tensor:
     "Images decoded from all codes `z`, in eval mode in batches of `bs`, on CPU"
     return _eval_batched(model, model.decode, z, bs, labels)
-
-# %% ../nbs/07_semi_supervised.ipynb #5e1d9e58
-class StyleClassEncoder(nn.Module):
-    "q(y, z | x): a shared ReLU trunk, then a softmax head y over `n_classes` and a linear head z of `code_dim`"
-    def __init__(self, n_in:int, n_classes:int, code_dim:int, hidden:tuple=(1000, 1000), init_std:float|None=None,
-                 batch_norm:bool=False, # Batch norm after every layer, the heads' included (A.3, clustering)
-                 trunk:nn.Module|None=None # The trunk `flattened x → hidden[-1]` features (e.g. convolutional, notebook 14); default an MLP
-                ):
-        super().__init__()
-        self.n_classes, self.code_dim = n_classes, code_dim
-        if trunk is not None:
-            self.trunk = nn.Sequential(trunk, *([nn.BatchNorm1d(hidden[-1])] if batch_norm else []), nn.ReLU())
-            head = lambda n: init_weights(nn.Sequential(nn.Linear(hidden[-1], n), *([nn.BatchNorm1d(n)] if batch_norm else [])), init_std)
-        elif batch_norm:
-            sizes, layers = [n_in, *hidden], []
-            for a, b in zip(sizes[:-1], sizes[1:]): layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
-            self.trunk = init_weights(nn.Sequential(*layers), init_std)
-            head = lambda n: init_weights(nn.Sequential(nn.Linear(hidden[-1], n), nn.BatchNorm1d(n)), init_std)
-        else:
-            self.trunk = nn.Sequential(mlp(n_in, hidden[:-1], hidden[-1], init_std=init_std), nn.ReLU())
-            head = lambda n: mlp(hidden[-1], (), n, init_std=init_std)
-        self.class_head, self.style_head = head(n_classes), head(code_dim)
-    def forward(self, x):
-        h = self.trunk(x.flatten(1))
-        logits = self.class_head(h)
-        return {'y': logits.softmax(1), 'z': self.style_head(h), 'logits': logits}
-
-# %% ../nbs/07_semi_supervised.ipynb #e450d11b
-COMBINES = ('concat', 'heads')
-
-# %% ../nbs/07_semi_supervised.ipynb #1c9a8e7e
-class CategoricalAAE(AdversarialAutoencoder):
-    "An AAE whose code is a class y (softmax) and a style z, with a discriminator on each; decodes `concat(y, z)` (§5, §6) or `y·W_C + z` (§7)"
-    def __init__(self, encoder:StyleClassEncoder, decoder:nn.Module, discriminators:dict, data_shape:tuple,
-                 combine:str='concat', # 'concat': the decoder sees (y, z); 'heads': it sees y·W_C + z (§7)
-                 heads:torch.Tensor|None=None, # Initial cluster heads W_C `(n_classes, code_dim)` for 'heads'
-                 learn_heads:bool=True # Train W_C (§7) or keep it fixed (§7's 10-D case: W_C = 10·I)
-                ):
-        super().__init__(encoder, decoder, discriminators, data_shape)
-        if combine not in COMBINES: raise ValueError(f"unknown combine {combine!r}: use one of {COMBINES}")
-        self.combine, self.n_classes = combine, encoder.n_classes
-        if combine == 'heads':
-            k, d = encoder.n_classes, encoder.code_dim
-            heads = torch.randn(k, d) if heads is None else torch.as_tensor(heads, dtype=torch.float32)
-            if heads.shape != (k, d):
-                raise ValueError(f"cluster heads W_C must be ({k}, {d}) = (n_classes, code_dim), got {tuple(heads.shape)}")
-            if learn_heads: self.heads = nn.Parameter(heads.clone())
-            else: self.register_buffer('heads', heads.clone())
-
-    def class_probs(self, y:torch.Tensor, n:int, device)->torch.Tensor:
-        "y as probabilities `(n, n_classes)`: given as class indices or as probabilities/one-hot"
-        y = torch.as_tensor(y, device=device)
-        if not y.is_floating_point():
-            if y.shape != (n,): raise ValueError(f"give one class per code: {n} codes but y has shape {tuple(y.shape)}")
-            if n and (y.min() < 0 or y.max() >= self.n_classes):
-                raise ValueError(f"classes must be in [0, {self.n_classes}), got values in [{int(y.min())}, {int(y.max())}]")
-            return F.one_hot(y.long(), self.n_classes).float()
-        if y.shape != (n, self.n_classes):
-            raise ValueError(f"y must be ({n}, {self.n_classes}) class probabilities or ({n},) class indices, got {tuple(y.shape)}")
-        return y
-
-    @torch.no_grad()
-    def codes_of(self, x:torch.Tensor)->dict:
-        "The codes of `x`: those of the last forward pass if it was on `x` itself without gradients (validation), else encoded now"
-        last = getattr(self, '_last', None)
-        return last[1] if last is not None and last[0] is x else self.encode(x)
-
-# %% ../nbs/07_semi_supervised.ipynb #0b2fd385
-@patch
-def representation(self:CategoricalAAE, z:torch.Tensor, y:torch.Tensor)->torch.Tensor:
-    "What the decoder sees: `concat(y, z)`, or `y·W_C + z` with cluster heads"
-    if self.code_dim is not None and (z.ndim != 2 or z.shape[1] != self.code_dim):
-        raise ValueError(f"this model's style codes have shape (n, {self.code_dim}), got {tuple(z.shape)}")
-    y = self.class_probs(y, len(z), z.device).to(z.dtype)
-    return y @ self.heads + z if self.combine == 'heads' else torch.cat([y, z], 1)
-
-@patch
-def decode(self:CategoricalAAE, z:torch.Tensor, y:torch.Tensor|None=None)->torch.Tensor:
-    "Images decoded from styles `z` and classes `y` (indices, or probabilities as the encoder gives them)"
-    if y is None: raise ValueError(f"this model decodes a style z and a class y: call decode(z, y) with y in [0, {self.n_classes})")
-    return self.decoder(self.representation(z, y))
-
-@patch
-def forward(self:CategoricalAAE, x, labels=None):
-    code = self.encode(x)
-    if not torch.is_grad_enabled(): self._last = (x, code)  # validation: metrics of the class head reuse it (`codes_of`)
-    return self.decode(code['z'], code['y'])
-
-# %% ../nbs/07_semi_supervised.ipynb #96e32cc4
-@patch(cls_method=True)
-def from_mlp(cls:CategoricalAAE,
-             data_shape:tuple=(1, 28, 28), # Shape of one image
-             n_classes:int=10, # Classes (or clusters) of y
-             code_dim:int=10, # Size of the style z (A.2.1: 10)
-             hidden:tuple=(1000, 1000), # Encoder trunk and decoder hidden layers
-             disc_hidden:tuple|None=(1000, 1000), # Hidden layers of both discriminators; None: no discriminators (MMD)
-             output:str='sigmoid', # Decoder output activation
-             init_std:float|None=None, # Weight init std; default PyTorch's
-             combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
-             heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
-             learn_heads:bool=True, # Train W_C
-             batch_norm:bool=False, # Batch norm in the encoder (A.3)
-             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
-             channels:tuple=(32, 64), # Channels of the strided convolutions ('conv', 'fully_conv')
-             class_aware_style:bool=False # The z discriminator also sees y's class, one-hot (`aae_nb.semisupervised.ClassAwareStyleRegularizer`)
-            )->CategoricalAAE:
-    "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
-    if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")
-    if code_dim < 1: raise ValueError(f"code_dim={code_dim}: the style needs at least one dimension")
-    hidden, data_shape = tuple(hidden), tuple(data_shape)
-    disc_hidden = None if disc_hidden is None else tuple(disc_hidden)
-    n_in = int(torch.Size(data_shape).numel())
-    n_dec = code_dim if combine == 'heads' else n_classes + code_dim
-    if architecture not in ARCHITECTURES: raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
-    trunk = dec_net = None
-    if architecture != 'mlp':
-        full = architecture == 'fully_conv'
-        trunk = conv_encoder_net(data_shape, hidden[-1], channels, full, batch_norm, init_std)
-        dec_net = conv_decoder_net(n_dec, data_shape, channels, full, batch_norm, init_std)
-    model = cls(StyleClassEncoder(n_in, n_classes, code_dim, hidden, init_std, batch_norm, trunk),
-                MLPDecoder(n_dec, data_shape, hidden, output, init_std, dec_net),
-                {} if disc_hidden is None else
-                {'y': mlp_discriminator(n_classes, disc_hidden, init_std), 'z': mlp_discriminator(code_dim + n_classes * class_aware_style, disc_hidden, init_std)},
-                data_shape, combine, heads, learn_heads)
-    model.config = dict(kind='categorical', data_shape=data_shape, n_classes=n_classes, code_dim=code_dim, hidden=hidden,
-                        disc_hidden=disc_hidden, output=output, init_std=init_std, combine=combine,
-                        heads=None if heads is None else torch.as_tensor(heads).tolist(), learn_heads=learn_heads,
-                        batch_norm=batch_norm, architecture=architecture, channels=tuple(channels), class_aware_style=class_aware_style)
-    return model
-
-MODEL_KINDS.setdefault('categorical', CategoricalAAE)  # `load_aae` rebuilds the kind a saved model names (the module's own class: running this notebook must not replace it)

@@ -17,9 +17,10 @@ from .checkpoint import Checkpoint
 from .distributed import join_processes, DataParallel, world
 
 # %% auto #0
-__all__ = ['DATASETS', 'UsageError', 'bad_input', 'RunConfig', 'value_format', 'paper_note', 'Experiment', 'check_config',
-           'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix', 'command_for',
-           'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run', 'run_seeds']
+__all__ = ['DATASETS', 'PRECISIONS', 'UsageError', 'bad_input', 'RunConfig', 'value_format', 'paper_note', 'Experiment',
+           'check_config', 'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix',
+           'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run',
+           'run_seeds']
 
 # %% ../nbs/appendix/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -34,6 +35,7 @@ def bad_input():
 
 # %% ../nbs/appendix/02b_runner.ipynb #1a45edbc
 DATASETS = ('mnist', 'fashion_mnist', 'digits')
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}  # what the forward passes compute in, by name: the autocast dtype (appendix 02e_speed)
 
 @dataclass
 class RunConfig:
@@ -81,7 +83,7 @@ class Experiment:
     refused:tuple = ()       # Shared options it has no use for: giving one is refused
     trains:bool = True       # False for one that only scores a saved model
     choices:dict = {'dataset': DATASETS, 'architecture': ('mlp',), 'regularizer': ('adversarial',), 'recipe': ('adam',),
-                    'optimizer': ('fused', 'fastai'), 'precision': ('auto', 'fp32', 'bf16')}
+                    'optimizer': ('fused', 'fastai'), 'precision': ('auto', *PRECISIONS)}
 
     def check(self, c:RunConfig):
         "Refuse options that cannot work, before any data is loaded (raise `UsageError`)"

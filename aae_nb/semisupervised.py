@@ -4,7 +4,6 @@
 
 # %% ../nbs/07_semi_supervised.ipynb #defafdfc
 from __future__ import annotations
-import inspect, time
 from dataclasses import dataclass
 from functools import partial
 import torch
@@ -13,15 +12,15 @@ import matplotlib.pyplot as plt
 from fastcore.basics import store_attr, patch
 from fastcore.meta import delegates
 from fastai.callback.core import Callback
-from fastai.callback.schedule import ParamScheduler
 from fastai.learner import ValueMetric
 from fastai.optimizer import Adam, SGD
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .priors import Prior, Gaussian, Categorical
-from .model import (discriminator_inputs, ARCHITECTURES, CategoricalAAE)
+from .model import discriminator_inputs, ARCHITECTURES
+from .categorical import CategoricalAAE
 from .plots import show_grid
 from .evaluation import ClassError, test_error, style_probe
-from .learner import AAELearner
+from .learner import AAELearner, pop_args
 from .phases import AdversarialRegularizer, RegularizationPhase, _phase_step
 from .speed import JointAdversarialRegularizer
 from .mmd import MMDRegularizer
@@ -132,7 +131,7 @@ RECIPES = {
 }
 Z_ADVERSARIES = ('plain', 'class_aware')  # the style's discriminator: §5's, or one that also sees y's class (below)
 RATES = ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override
-_MODEL_ARGS = set(inspect.signature(CategoricalAAE.from_mlp).parameters) - {'data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture'}
+_SET_HERE = ('data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture')  # the model's options semi_supervised_learner sets itself
 
 # %% ../nbs/07_semi_supervised.ipynb #d790f300
 def two_part_regularizers(class_prior:Prior, # y's prior: `Categorical(n_classes)`
@@ -156,7 +155,7 @@ def two_part_regularizers(class_prior:Prior, # y's prior: `Categorical(n_classes
     raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
 
 # %% ../nbs/07_semi_supervised.ipynb #3aabd649
-@delegates(CategoricalAAE.from_mlp, but=['data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture'], keep=True)
+@delegates(CategoricalAAE.from_mlp, but=_SET_HERE, keep=True)
 def semi_supervised_learner(dls, # `DataLoaders` of the training images (their labels unused) and the validation set
                             labelled:Split|None, # The labelled images; None: no classification phase (§6 clustering)
                             n_classes:int=10, # Classes (or clusters) of y
@@ -176,9 +175,9 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
     if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r}: use one of {list(RECIPES)}")
-    model_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _MODEL_ARGS}
-    unknown = set(kwargs) - set(RATES)
-    if unknown: raise ValueError(f"unknown option {', '.join(sorted(unknown))}: give the model's ({', '.join(sorted(_MODEL_ARGS))}) or a rate ({', '.join(RATES)})")
+    model_kw = pop_args(kwargs, CategoricalAAE.from_mlp, but=_SET_HERE)
+    if unknown := sorted(set(kwargs) - set(RATES)):
+        raise ValueError(f"unknown option {', '.join(unknown)}: give one of the model's (show_doc(semi_supervised_learner) lists them) or a rate ({', '.join(RATES)})")
     r = RECIPES[recipe] | kwargs
     if regularizer == 'mmd': model_kw['disc_hidden'] = None  # MMD needs no discriminators
     if z_adversary not in Z_ADVERSARIES: raise ValueError(f"unknown z_adversary {z_adversary!r}: use {' or '.join(map(repr, Z_ADVERSARIES))}")
@@ -207,14 +206,7 @@ def paper_steps(epochs:int, drops:tuple=(50, 1000)):
 def semi_supervised_fit(learn:AAELearner, epochs:int, recipe:str='adam', lr:float|None=None, show:bool=True)->tuple:
     "Train with a recipe's schedule; returns `(seconds, last epoch's metrics)` like `AAELearner.fit_timed`"
     r = RECIPES[recipe]
-    lr = lr or r['lr']
-    if r['schedule'] == 'one_cycle': return learn.fit_timed(epochs, lr, show)
-    start, base = time.time(), paper_steps(epochs)
-    sched = ParamScheduler({'lr': lambda pos: lr * base(pos)})
-    if show: learn.fit(epochs, lr, cbs=sched)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr, cbs=sched)
-    return time.time() - start, {k: v[-1] for k, v in learn.epoch_metrics().items()}
+    return learn.fit_timed(epochs, lr or r['lr'], show, steps=None if r['schedule'] == 'one_cycle' else paper_steps(epochs))
 
 # %% ../nbs/07_semi_supervised.ipynb #d9cd7187
 TABLE2 = {100: 0.0190, 1000: 0.0160, 50_000: 0.0085}  # AAE test error in Table 2 (MNIST, labels -> error)

@@ -14,9 +14,10 @@ from fastcore.xtras import modify_exception
 from fastai.callback.core import (_inner_loop, Callback, CancelBatchException, CancelBackwardException, CancelEpochException,
                                   CancelFitException, CancelStepException, CancelTrainException, CancelValidException)
 from .phases import RegularizationPhase, AdversarialRegularizer, _bce_logits, _phase_step
+from .runner import PRECISIONS
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast', 'FastLearner', 'JointAdversarialRegularizer']
+__all__ = ['fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast', 'FastLearner', 'JointAdversarialRegularizer']
 
 # %% ../nbs/appendix/02e_speed.ipynb #f6fc4ee8
 def fused_adam(params, lr:float=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
@@ -50,8 +51,6 @@ class Autocast(Callback):
     def after_fit(self): self._exit()
 
 # %% ../nbs/appendix/02e_speed.ipynb #fbb4678c
-PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}
-
 class FastLearner:
     "Mixin of `AAELearner` (before fastai's `Learner` in its bases): `speed_up`, and the batch loop's events dispatched with fewer calls (below)"
     def speed_up(self,

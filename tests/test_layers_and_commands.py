@@ -8,7 +8,7 @@ LIB = ROOT/'aae_nb'
 
 # Each module's layer: a module imports only from its own layer or below (data, priors, results, plots at the bottom; the experiments, then compare and explore, at the top)
 LAYERS = {'data': 0, 'priors': 0, 'conv': 0, 'results': 0, 'plots': 0,
-          'model': 1, 'runner': 1, 'commands': 1, 'checkpoint': 1, 'distributed': 1, 'evaluation': 1,
+          'model': 1, 'categorical': 1, 'runner': 1, 'commands': 1, 'checkpoint': 1, 'distributed': 1, 'evaluation': 1,
           'phases': 2, 'speed': 2, 'learner': 2,
           'mmd': 3, 'vae': 3,
           'basic': 4, 'conditioned': 4, 'likelihood': 4, 'supervised': 4, 'semisupervised': 4, 'clustering': 4, 'dimreduction': 4,
