@@ -117,7 +117,7 @@ def from_mlp(cls:CategoricalAAE,
              batch_norm:bool=False, # Batch norm in the encoder (A.3)
              architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
              channels:tuple=(32, 64), # Channels of the strided convolutions ('conv', 'fully_conv')
-             class_aware_style:bool=False # The z discriminator also sees y's class, one-hot (`aae_nb.semisupervised.ClassAwareStyleRegularizer`)
+             class_aware_style:bool=False # The z discriminator also sees y's class, one-hot (`aae_nb.classaware.ClassAwareStyleRegularizer`)
             )->CategoricalAAE:
     "The MLP model of Appendix A.2: shared encoder trunk, softmax y, linear z, a decoder and a discriminator on each of y and z"
     if n_classes < 2: raise ValueError(f"n_classes={n_classes}: y needs at least 2 classes (or clusters)")

@@ -14,7 +14,9 @@ from .model import ARCHITECTURES
 from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
-from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, Z_ADVERSARIES, TwoAdversaryConfig, recipe_overrides, recipe_config
+from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
+                                   recipe_config)
+from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
 
@@ -69,7 +71,7 @@ class ClusteringConfig(TwoAdversaryConfig):
     input_dropout:float=0.2 # Dropout rate on the training inputs (A.3: 0.2)
     n_clusters:int=16 # Clusters (Table 3: 16 and 30)
     code_dim:int=5 # Size of the style z (A.3: 5)
-    z_adversary:str='plain' # The style's discriminator: 'plain' (§6: it sees z alone) or 'class_aware' (it sees z beside y's cluster; notebook 07)
+    z_adversary:str='plain' # The style's discriminator: 'plain' (§6: it sees z alone) or 'class_aware' (it sees z beside y's cluster; notebook 15)
 
 class ClusteringExperiment(Experiment):
     "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
@@ -81,11 +83,10 @@ class ClusteringExperiment(Experiment):
 
     def check(self, c):
         if c.n_clusters < 2: raise UsageError(f"--n_clusters {c.n_clusters}: clustering needs at least 2 clusters")
-        if c.z_adversary != 'plain' and c.regularizer != 'adversarial':
-            raise UsageError(f"--z_adversary {c.z_adversary} is a discriminator and --regularizer {c.regularizer} has none: leave out one of them")
+        check_z_adversary(c)
     def run_name(self, c):
         return (f'clustering_{c.n_clusters}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm, batch_norm_default=True)
-                + ('' if c.z_adversary == 'plain' else f'_{c.z_adversary.replace("_", "")}'))
+                + z_adversary_suffix(c))
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)

@@ -14,7 +14,9 @@ from .data import Split, aae_dataloaders, balanced_label_indices
 from .model import encode_all, ARCHITECTURES
 from .learner import AAELearner
 from .phases import LossTerm
-from .semisupervised import semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides, recipe_config
+from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
+                                   recipe_config)
+from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
@@ -104,6 +106,7 @@ class DimReductionConfig(TwoAdversaryConfig):
     input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
     setting:str='2d_100' # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100' (§7's four)
     eta:float=5. # Hinge distance of the learned heads
+    z_adversary:str='plain' # The style's discriminator: 'plain' (§7: it sees z alone) or 'class_aware' (it sees z beside y's class or cluster; notebook 15)
 
 def _setting(setting:str)->tuple:
     "`(code_dim, n_clusters, n_labels or None)` of one of §7's settings"
@@ -115,15 +118,16 @@ class DimReductionExperiment(Experiment):
     key, command, Config = 'dim_reduction', 'aae_dim_reduction', DimReductionConfig
     description = "Reduce MNIST to 2-D (or 10-D) with the AAE of §7 (Figure 11); write results/<name>.json and figures/<name>_map.png"
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
-                                    'setting': tuple(PAPER_ERRORS)}
+                                    'setting': tuple(PAPER_ERRORS), 'z_adversary': Z_ADVERSARIES}
     def check(self, c):
         if c.eta <= 0: raise UsageError(f"--eta {c.eta}: the distance between heads must be positive")
+        check_z_adversary(c)
         n_labels = _setting(c.setting)[2]
         if n_labels and c.n_train is not None and n_labels > c.n_train:
             raise UsageError(f"--setting {c.setting} labels {n_labels} images but --n_train {c.n_train} keeps fewer: train on more images")
     def run_name(self, c):
         return (f'dimreduction_{c.setting}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm)
-                + ('' if c.eta == 5 else f'_eta{c.eta:g}'))
+                + ('' if c.eta == 5 else f'_eta{c.eta:g}') + z_adversary_suffix(c))
     def learner(self, c, data):
         code_dim, n_clusters, n_labels = _setting(c.setting)
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
@@ -136,7 +140,8 @@ class DimReductionExperiment(Experiment):
         return dim_reduction_learner(dls, labelled, n_clusters, code_dim, c.eta, fixed_heads=code_dim == 10, recipe=c.recipe, class_bs=c.bs,
                                      hidden=(c.width, c.width), disc_hidden=(c.width, c.width), batch_norm=c.batch_norm,
                                      input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer,
-                                     architecture=c.architecture, joint_adversaries=c.joint_adversaries, **recipe_overrides(c))
+                                     architecture=c.architecture, joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary,
+                                     **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
 
 # %% ../nbs/09_dim_reduction.ipynb #709b481d
@@ -157,7 +162,7 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
     config = dict(setting=c.setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=c.eta, fixed_heads=code_dim == 10,
                   n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer, architecture=c.architecture,
-                  **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
+                  z_adversary=c.z_adversary, **recipe_config(c, rates=('disc_lr_mult', 'gen_lr_mult')))
     extra = {'heads': heads.tolist(), 'final': last, **naming}
     return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
 

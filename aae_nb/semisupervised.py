@@ -16,7 +16,7 @@ from fastai.learner import ValueMetric
 from fastai.optimizer import Adam, SGD
 from .data import Split, aae_dataloaders, balanced_label_indices
 from .priors import Prior, Gaussian, Categorical
-from .model import discriminator_inputs, ARCHITECTURES
+from .model import ARCHITECTURES
 from .categorical import CategoricalAAE
 from .plots import show_grid
 from .evaluation import ClassError, test_error, style_probe
@@ -24,16 +24,17 @@ from .learner import AAELearner, pop_args
 from .phases import AdversarialRegularizer, RegularizationPhase, _phase_step
 from .speed import JointAdversarialRegularizer
 from .mmd import MMDRegularizer
+from .classaware import ClassAwareStyleRegularizer, Z_ADVERSARIES, check_z_adversary
 from .runner import RunConfig, Experiment, UsageError, option_suffix
 from .commands import command
 from .results import training_record
 
 # %% auto #0
-__all__ = ['RECIPES', 'Z_ADVERSARIES', 'RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised',
-           'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
-           'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
+__all__ = ['RECIPES', 'RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise',
+           'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers', 'semi_supervised_learner',
+           'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
            'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config',
-           'SemiSupervisedConfig', 'SemiSupervisedExperiment', 'ClassAwareStyleRegularizer']
+           'SemiSupervisedConfig', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -129,7 +130,6 @@ RECIPES = {
     # learning rates 0.01 / 0.1 / 0.1, all divided by 10 at epochs 50 and 1000
     'paper': dict(opt='SGD', lr=0.01, class_lr_mult=10., disc_lr_mult=10., gen_lr_mult=10., adv_momentum=0.1, schedule='steps'),
 }
-Z_ADVERSARIES = ('plain', 'class_aware')  # the style's discriminator: §5's, or one that also sees y's class (below)
 RATES = ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override
 _SET_HERE = ('data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture')  # the model's options semi_supervised_learner sets itself
 
@@ -139,7 +139,7 @@ def two_part_regularizers(class_prior:Prior, # y's prior: `Categorical(n_classes
                           r:dict, # The recipe (a value of `RECIPES`) with any rates overridden
                           regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd' (notebook 11)
                           joint_adversaries:bool=False, # Both adversaries in one phase (appendix 02e_speed)
-                          z_adversary:str='plain' # 'plain' or 'class_aware' (below)
+                          z_adversary:str='plain' # 'plain' or 'class_aware' (notebook 15)
                          )->list:
     "The regularisation phases of the two-headed model: one on y's code and one on z's, at the recipe's rates"
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
@@ -170,7 +170,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             regularizer:str='adversarial', # 'adversarial' (§5) or 'mmd': kernel MMD in place of both adversaries (notebook 11)
                             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
                             joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (appendix 02e_speed)
-                            z_adversary:str='plain', # 'plain' (§5: the z discriminator sees z alone) or 'class_aware' (it sees z beside y's class; below)
+                            z_adversary:str='plain', # 'plain' (§5: the z discriminator sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
                             **kwargs # The model's (`CategoricalAAE.from_mlp`: `hidden`, `disc_hidden`, `batch_norm`, `combine`, ...), or the recipe's rates to override (`class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`)
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -268,7 +268,7 @@ class SemiSupervisedConfig(TwoAdversaryConfig):
     n_labels:int=100 # Labelled training images, balanced over the classes (Table 2: 100, 1000, 50000 = all)
     code_dim:int=10 # Size of the style z (A.2.1: 10)
     class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
-    z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 07)
+    z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
 
 # %% ../nbs/07_semi_supervised.ipynb #b9adc3f4
 class SemiSupervisedExperiment(Experiment):
@@ -284,8 +284,7 @@ class SemiSupervisedExperiment(Experiment):
             raise UsageError(f"--n_labels {c.n_labels}: a balanced draw needs at least one label of each of the {self.n_classes} classes; give at least {self.n_classes}")
         if c.n_train is not None and c.n_labels > c.n_train:
             raise UsageError(f"--n_labels {c.n_labels} is more than the --n_train {c.n_train} training images: ask for fewer labels")
-        if c.z_adversary != 'plain' and c.regularizer != 'adversarial':
-            raise UsageError(f"--z_adversary {c.z_adversary} is a discriminator and --regularizer {c.regularizer} has none: leave out one of them")
+        check_z_adversary(c)
     def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm)
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
@@ -318,30 +317,3 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
 SEMI_SUPERVISED = SemiSupervisedExperiment()
 train_semi_supervised = SEMI_SUPERVISED.run
 aae_semi_supervised = command(SEMI_SUPERVISED)
-
-# %% ../nbs/07_semi_supervised.ipynb #e9bc1989
-class ClassAwareStyleRegularizer(AdversarialRegularizer):
-    "The z adversary of a two-headed model, shown each code beside the one-hot of the class y gives it (no gradient) and prior samples beside the same classes: z must follow the prior within every class"
-    def __init__(self,
-                 prior:Prior, # The style's prior
-                 n_classes:int, # Classes of y
-                 **kwargs # Passed to `AdversarialRegularizer` (`disc_lr_mult`, `gen_lr_mult`, `opt_func`)
-                ):
-        super().__init__(prior, key='z', **kwargs)
-        self.n_classes = n_classes
-
-    def before_fit(self):
-        super().before_fit()
-        n_in, need = discriminator_inputs(self.disc), self.prior.dim + self.n_classes
-        if n_in != need:
-            raise ValueError(f"the z discriminator takes {n_in} inputs but a class-aware one needs z ({self.prior.dim}) and a "
-                             f"one-hot over {self.n_classes} classes = {need}: build the model with class_aware_style=True")
-
-    def code(self, codes:dict)->torch.Tensor:
-        "z, keeping the batch's classes (y's argmax, one-hot) for the critic"
-        self._classes = F.one_hot(codes['y'].detach().argmax(1), self.n_classes)
-        return codes['z']
-
-    def critic(self, z:torch.Tensor, yb:tuple)->torch.Tensor:
-        "The discriminator's logit for codes (or prior samples) `z`, each beside its batch image's class"
-        return self.disc(torch.cat([z, self._classes.to(z.dtype)], 1))

@@ -10,7 +10,7 @@ LIB = ROOT/'aae_nb'
 LAYERS = {'data': 0, 'priors': 0, 'conv': 0, 'results': 0, 'plots': 0,
           'model': 1, 'categorical': 1, 'runner': 1, 'commands': 1, 'checkpoint': 1, 'distributed': 1, 'evaluation': 1,
           'phases': 2, 'speed': 2, 'learner': 2,
-          'mmd': 3, 'vae': 3,
+          'mmd': 3, 'vae': 3, 'classaware': 3,
           'basic': 4, 'conditioned': 4, 'likelihood': 4, 'supervised': 4, 'semisupervised': 4, 'clustering': 4, 'dimreduction': 4,
           'compare': 5, 'explore': 5}
 
