@@ -99,7 +99,7 @@ def write_aggregate(name:str, # File name without `.json`
                   paper_value=first['paper_value'], config=first['config'], epochs=min(r['epochs'] for r in results),
                   wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=first['device'], seed=None,
                   command=command, versions=first['versions'], std=std, seeds=[r['seed'] for r in results], values=values,
-                  runs=[r['name'] for r in results])
+                  runs=[Path(r['name']).name for r in results])  # beside the aggregate, in its folder
     write_result(name, folder, **fields)
     return fields | {'name': name, 'extra': {}}
 
@@ -221,7 +221,7 @@ def record_run(name:str, # Name of the run's files
     out = Path(out)
     write_result(name, out/'results', extra=extra, **result)
     if figs:
-        (out/'figures').mkdir(parents=True, exist_ok=True)
+        (out/'figures'/name).parent.mkdir(parents=True, exist_ok=True)  # a name may lead with a folder: research/x
         for k, f in figs.items(): f.savefig(out/'figures'/f'{name}_{k}.png', dpi=80)
     if learn is not None: learn.save_aae(out/'models'/f'{name}.pth', compact=compact)
     return result | {'extra': extra or {}, 'name': name}

@@ -48,7 +48,7 @@ class RunConfig:
     n_train:int|None=None # Train on the first N training images only (quick checks)
     dataset:str='mnist' # 'mnist', 'fashion_mnist' (apt install dataset-fashion-mnist) or 'digits' (sklearn's 8x8, tiny checks)
     out:str='.' # Folder that receives results/, figures/ and models/
-    name:str|None=None # Name of the run's files; default from the options
+    name:str|None=None # Name of the run's files; default from the options; `research/x` puts them in a research/ folder of each
     save_model:bool=False # Also save the trained model to models/<name>.pth
     compact_model:bool=False # With --save_model: the encoder and decoder only, in float16 (a quarter of the size; to explore, not to train on)
     batch_norm:bool=False # Batch norm in the encoder (and the decoder, for the one-code models)
@@ -138,6 +138,10 @@ def _positive(c, *names):
         v = getattr(c, n)
         if v is not None and v < 1: raise UsageError(f"--{n} {v}: give at least 1")
 
+def _plain_name(name:str)->bool:
+    "A run's name: `x`, or one folder and `x` (`research/x`: results/research/x.json, figures/research/x_*.png, ...)"
+    return 1 <= len(ps := name.split('/')) <= 2 and all(p and p not in ('.', '..') and '\\' not in p for p in ps)
+
 def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come from the caller: any `dataset` name goes
                 ):
     "The checks of `c` every run shares, then `exp.check`: all before data is loaded or a model built"
@@ -155,8 +159,8 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     if c.input_noise < 0: raise UsageError(f"--input_noise {c.input_noise}: a noise std must be >= 0")
     if not 0 <= c.input_dropout < 1: raise UsageError(f"--input_dropout {c.input_dropout}: a dropout rate must be in [0, 1)")
     if c.input_noise and c.input_dropout: raise UsageError("give --input_noise or --input_dropout, not both")
-    if c.name is not None and (not c.name or Path(c.name).name != c.name):
-        raise UsageError(f"--name {c.name!r}: give a plain file name; --out chooses the folder")
+    if c.name is not None and not _plain_name(c.name):
+        raise UsageError(f"--name {c.name!r}: give a file name, or one folder and a file name (research/x); --out chooses the root folder")
     if Path(c.out).exists() and not Path(c.out).is_dir(): raise UsageError(f"--out {c.out} is a file: give a folder")
     if c.device is not None: _check_device(c.device)
     if c.compact_model and not c.save_model: raise UsageError("--compact_model makes the file of --save_model smaller: add --save_model")

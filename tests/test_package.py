@@ -123,18 +123,27 @@ def test_fetch_refuses_a_bad_wheel(tmp_path):
 
 def test_committed_results_are_complete():
     from aae_nb.results import RESULT_KEYS, read_results
-    results = read_results(ROOT/'results')
+    results = read_results(ROOT/'results') + read_results(ROOT/'results'/'research')
     assert results, "no results/*.json committed"
     for r in results:
         assert set(RESULT_KEYS) <= set(r), r['name']
         assert r['wall_seconds'] > 0 and r['epochs'] >= 1 and r['command'], r['name']
 
+def test_research_runs_are_named_by_their_folder():
+    "A file in results/research/ was made with `--name research/x`, one in results/ with `--name x`: each command re-creates its file where it lies"
+    from aae_nb.results import read_results
+    for folder, prefix in ((ROOT/'results', ''), (ROOT/'results'/'research', 'research/')):
+        named = [r for r in read_results(folder) if ' --name ' in r['command']]
+        assert named, folder
+        for r in named: assert r['command'].split(' --name ')[1].split()[0] == prefix + r['name'], (r['name'], r['command'])
+
 def test_readme_shows_committed_results():
     from aae_nb.results import results_table, paper_table, PAPER_NUMBERS
     assert paper_table(*PAPER_NUMBERS, link='nbs/', machine=False) in (ROOT/'README.md').read_text(), \
         "README.md's table of the paper's numbers is not the one results/*.json gives: execute nbs/index.ipynb, then run tools/make_readme.py"
-    assert results_table(ROOT/'results') in (ROOT/'results'/'README.md').read_text(), \
-        "results/README.md is not the table results/*.json gives: run tools/make_readme.py"
+    for folder in (ROOT/'results', ROOT/'results'/'research'):
+        assert results_table(folder) in (ROOT/'results'/'README.md').read_text(), \
+            f"results/README.md is not the table {folder.relative_to(ROOT)}/*.json gives: run tools/make_readme.py"
 
 def test_paper_numbers_are_consistent():
     "Each of the paper's numbers points at results files that exist, measure one thing, carry the same paper value, and a chapter that exists"

@@ -34,10 +34,15 @@ def render() -> str:
 
 def render_results() -> str:
     from aae_nb.results import results_table
-    return ('<!-- Generated from results/*.json by tools/make_readme.py. -->\n\n# Every results file\n\n'
+    return ('<!-- Generated from results/*.json and results/research/*.json by tools/make_readme.py. -->\n\n# Every results file\n\n'
             'Each file holds one run (or the aggregate of several seeds, shown as mean ± std in place of its seeds), with the '
             'command that re-creates it; `paper` is the paper\'s number where it has one. The numbers the README compares '
-            'with the paper are `PAPER_NUMBERS` in `aae_nb/results.py`.\n\n' + results_table(root/'results') + '\n')
+            'with the paper are `PAPER_NUMBERS` in `aae_nb/results.py`.\n\n'
+            '## The book\'s runs (`results/`)\n\nThose behind the README\'s table of the paper\'s numbers, and those a chapter or '
+            'an appendix shows.\n\n' + results_table(root/'results') + '\n\n'
+            '## Research runs (`results/research/`)\n\nAblations, screening runs, negative results and superseded recipes, '
+            'read by the research notebooks (`nbs/research/`). Their commands name them `research/<name>`, so a command '
+            're-creates its file here (and its figures in `figures/research/`).\n\n' + results_table(root/'results'/'research') + '\n')
 
 def draw_diagram():
     import matplotlib; matplotlib.use('Agg')
