@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch
-from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, ARCHITECTURES, MODEL_KINDS
+from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, ARCHITECTURES, MODEL_KINDS, register_model_kind
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 
 # %% auto #0
@@ -143,4 +143,4 @@ def from_mlp(cls:CategoricalAAE,
                         batch_norm=batch_norm, architecture=architecture, channels=tuple(channels), class_aware_style=class_aware_style)
     return model
 
-MODEL_KINDS.setdefault('categorical', CategoricalAAE)  # `load_aae` rebuilds the kind a saved model names (the module's own class: running this notebook must not replace it)
+register_model_kind('categorical', CategoricalAAE)  # `load_aae` rebuilds the kind a saved model names

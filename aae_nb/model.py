@@ -16,7 +16,8 @@ from .conv import conv_encoder_net, conv_decoder_net, init_weights
 # %% auto #0
 __all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder',
            'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'discriminator_inputs',
-           'AdversarialAutoencoder', 'save_aae', 'pretrained_models', 'load_aae', 'encode_all', 'decode_all']
+           'AdversarialAutoencoder', 'save_aae', 'register_model_kind', 'pretrained_models', 'load_aae', 'encode_all',
+           'decode_all']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
@@ -214,6 +215,11 @@ def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAuto
     return path
 
 MODEL_KINDS = {'mlp': AdversarialAutoencoder}  # what `load_aae` can rebuild, by the `kind` in a saved config: kind k lives in module aae_nb.k, which registers it
+
+def register_model_kind(kind:str, cls:type):
+    "Make `load_aae` rebuild saved models of `kind` with `cls.from_mlp`; the package's class wins over a notebook's (a notebook run of its module's cells)"
+    old = MODEL_KINDS.get(kind)
+    if old is None or not old.__module__.startswith('aae_nb.') or cls.__module__.startswith('aae_nb.'): MODEL_KINDS[kind] = cls
 PRETRAINED = Path(importlib.util.find_spec('aae_nb').origin).parent/'pretrained'  # trained models that come with the package
 
 def pretrained_models()->list:
@@ -232,8 +238,8 @@ def load_aae(path:str|Path, # File written by `save_aae`, or the name of a model
     d = torch.load(path, map_location=device, weights_only=True)
     config = dict(d['model_config'])
     kind = config.pop('kind', 'mlp')
-    if kind not in MODEL_KINDS and kind.isidentifier() and importlib.util.find_spec(f'aae_nb.{kind}'):
-        importlib.import_module(f'aae_nb.{kind}')  # the kind's module registers it (the two-headed model: aae_nb.categorical)
+    if kind != 'mlp' and kind.isidentifier() and importlib.util.find_spec(f'aae_nb.{kind}'):
+        importlib.import_module(f'aae_nb.{kind}')  # the kind's module registers it (the two-headed model: aae_nb.categorical), once
     if kind not in MODEL_KINDS: raise ValueError(f"{path} holds a model of kind {kind!r}, which this aae_nb does not know: upgrade aae_nb")
     model = MODEL_KINDS[kind].from_mlp(**config)
     model.load_state_dict(d['state_dict'])  # copied into the float32 parameters
