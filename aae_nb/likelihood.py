@@ -91,7 +91,8 @@ TABLE1_MNIST_10K = {'DBN': (138, 2), 'Stacked CAE': (121, 1.6), 'Deep GSN': (214
 def _likelihood_record(res:dict, model_path)->tuple:
     "The `config` and `extra` a likelihood results file keeps of a `model_log_likelihood` result"
     return ({'model': Path(model_path).name, 'prior': res['prior'], 'n_samples': res['n_samples'], 'sigma': res['sigma'],
-             'n_valid': res['n_valid'], 'n_test': res['n_test']}, {'standard_error': res['se']})
+             'n_valid': res['n_valid'], 'n_test': res['n_test']},
+            {'standard_error': res['se'], 'valid_log_likelihood': max(res['valid_means'])})  # the validation score: what a model is chosen on
 
 def write_likelihood_result(name:str, # Result file name (without .json)
                             res:dict, # What `model_log_likelihood` returned
@@ -120,9 +121,10 @@ class LikelihoodConfig(RunConfig):
     paper_value:float=340. # The paper's number to show beside ours (Table 1, AAE: 340); nan for none
 
 def _model_run_results(c)->list:
-    "Where the results file of the run that saved `c.model` may be"
-    stem = Path(c.model).stem
-    return [Path(c.model).resolve().parent.parent/'results'/f'{stem}.json', Path(c.out)/'results'/f'{stem}.json']
+    "Where the results file of the run that saved `c.model` may be: models/<name>.pth's run wrote results/<name>.json (research/x too)"
+    model = Path(c.model).resolve()
+    beside = [p.parent/'results'/model.relative_to(p).with_suffix('.json') for p in model.parents if p.name == 'models'][:1]
+    return beside + [Path(c.out)/'results'/f'{model.stem}.json']
 
 class LikelihoodExperiment(Experiment):
     "§3's Parzen-window log-likelihood of the MNIST test set under samples of a saved model (Table 1)"
