@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch
-from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, ARCHITECTURES, MODEL_KINDS, register_model_kind
+from .model import mlp, MLPDecoder, mlp_discriminator, AdversarialAutoencoder, ARCHITECTURES, register_model_kind
 from .conv import conv_encoder_net, conv_decoder_net, init_weights
 
 # %% auto #0
