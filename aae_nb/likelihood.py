@@ -18,7 +18,8 @@ from .commands import command
 
 # %% auto #0
 __all__ = ['TABLE1_MNIST_10K', 'LIKELIHOOD', 'aae_likelihood', 'parzen_log_likelihoods', 'parzen_evaluate',
-           'model_log_likelihood', 'write_likelihood_result', 'LikelihoodConfig', 'LikelihoodExperiment']
+           'model_log_likelihood', 'write_likelihood_result', 'LikelihoodConfig', 'scored_model',
+           'LikelihoodExperiment']
 
 # %% ../nbs/05_likelihood.ipynb #00000005
 def _check_parzen_inputs(samples, x, sigmas):
@@ -116,13 +117,19 @@ def write_likelihood_result(name:str, # Result file name (without .json)
 class LikelihoodConfig(RunConfig):
     "A likelihood run's options: the model to score and the samples to draw"
     epochs:int|None=None # Training epochs of the scored model, for the record; default those in the results file of its run
-    model:str='models/basic_gaussian8d_std5.pth' # A model saved by `save_aae` (`aae_basic --save_model` writes models/<name>.pth)
+    model:str='models/basic_gaussian8d_std5.pth' # A model saved by `save_aae` (`aae_basic --save_model` writes models/<name>.pth); of a run trained with --seeds, its <name>.pth and the same --seeds: each seed scores its own model
     n_samples:int=10_000 # Samples drawn from the model (the paper: 10,000)
     paper_value:float=340. # The paper's number to show beside ours (Table 1, AAE: 340); nan for none
 
+def scored_model(c)->Path:
+    "The file a likelihood run of options `c` scores: `c.model`, or where that is missing, the model of seed `c.seed` that a run trained with `--seeds` saved beside it (models/<name>_seed<k>.pth)"
+    model = Path(c.model)
+    of_seed = model.with_name(f'{model.stem}_seed{c.seed}{model.suffix}')
+    return of_seed if not model.is_file() and of_seed.is_file() else model
+
 def _model_run_results(c)->list:
-    "Where the results file of the run that saved `c.model` may be: models/<name>.pth's run wrote results/<name>.json (research/x too)"
-    model = Path(c.model).resolve()
+    "Where the results file of the run that saved the scored model may be: models/<name>.pth's run wrote results/<name>.json (research/x too)"
+    model = scored_model(c).resolve()
     beside = [p.parent/'results'/model.relative_to(p).with_suffix('.json') for p in model.parents if p.name == 'models'][:1]
     return beside + [Path(c.out)/'results'/f'{model.stem}.json']
 
@@ -135,16 +142,18 @@ class LikelihoodExperiment(Experiment):
     choices = {'dataset': ('mnist',)}
 
     def check(self, c):
-        if not Path(c.model).is_file():
-            raise UsageError(f"--model {c.model}: no such file; train and save one with `aae_basic --code_dim 8 --prior_std 5 --save_model` "
+        if not scored_model(c).is_file():
+            model = Path(c.model)
+            raise UsageError(f"--model {c.model}: no such file, nor {model.stem}_seed{c.seed}{model.suffix} beside it (the model of seed {c.seed} of a run "
+                             f"trained with --seeds); train and save one with `aae_basic --code_dim 8 --prior_std 5 --save_model` "
                              f"(it writes models/basic_gaussian8d_std5.pth), or give the path of a saved model")
         if c.n_samples < 100: raise UsageError(f"--n_samples {c.n_samples}: the σ search needs at least 100 samples (the paper: 10,000)")
         found = _model_run_results(c)
         if c.epochs is None and not any(p.exists() for p in found):
-            raise UsageError(f"no results file of the run that saved {c.model} ({found[0]}) to read its training epochs from: give --epochs")
+            raise UsageError(f"no results file of the run that saved {scored_model(c)} ({found[0]}) to read its training epochs from: give --epochs")
     def run_name(self, c): return f"likelihood_{Path(c.model).stem}"
     def fit(self, learn, c, show):
-        learn['res'] = model_log_likelihood(c.model, c.n_samples, c.seed, data=learn['data'])
+        learn['res'] = model_log_likelihood(scored_model(c), c.n_samples, c.seed, data=learn['data'])
         return learn['res']['seconds'], {}
     def epochs_done(self, learn, c):
         if c.epochs is not None: return c.epochs
@@ -161,7 +170,7 @@ def learner(self:LikelihoodExperiment, c, data):
 def evaluate(self:LikelihoodExperiment, learn, c, data, name, last):
     "The mean test log-likelihood under the σ chosen on the validation set, and its standard error"
     res = learn['res']
-    config, extra = _likelihood_record(res, c.model)
+    config, extra = _likelihood_record(res, scored_model(c))
     return dict(metric='test_parzen_log_likelihood', value=res['mean'], paper_value=None if math.isnan(c.paper_value) else c.paper_value,
                 config=config, extra=extra)
 

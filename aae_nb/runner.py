@@ -338,7 +338,7 @@ def run_seeds(exp:Experiment, # The experiment
     c = exp.Config() if config is None else config
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds): raise UsageError(f"--seeds {' '.join(map(str, seeds))}: give distinct seeds, e.g. --seeds 0 1 2")
-    check_config(exp, c, data is not None)
+    for s in seeds: check_config(exp, replace(c, seed=s), data is not None)  # every seed's options, before the first trains
     c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
     with bad_input(): data = data or exp.load_data(c)
