@@ -130,7 +130,7 @@ RECIPES = {
     # learning rates 0.01 / 0.1 / 0.1, all divided by 10 at epochs 50 and 1000
     'paper': dict(opt='SGD', lr=0.01, class_lr_mult=10., disc_lr_mult=10., gen_lr_mult=10., adv_momentum=0.1, schedule='steps'),
 }
-RATES = ('class_lr_mult', 'disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override
+RATES = ('class_lr_mult', 'disc_lr_mult', 'z_disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override (z_disc_lr_mult: z's discriminator apart from y's; default the same)
 _SET_HERE = ('data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture')  # the model's options semi_supervised_learner sets itself
 
 # %% ../nbs/07_semi_supervised.ipynb #d790f300
@@ -144,12 +144,15 @@ def two_part_regularizers(class_prior:Prior, # y's prior: `Categorical(n_classes
     "The regularisation phases of the two-headed model: one on y's code and one on z's, at the recipe's rates"
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     parts = (('y', class_prior), ('z', style_prior))
+    z_disc = r.get('z_disc_lr_mult')
     if regularizer == 'adversarial':
         rates = dict(disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
-        regs = [AdversarialRegularizer(p, key=k, **rates) for k, p in parts]
-        if z_adversary == 'class_aware': regs[1] = ClassAwareStyleRegularizer(style_prior, class_prior.dim, **rates)
+        z_rates = rates | ({} if z_disc is None else {'disc_lr_mult': z_disc})
+        regs = [AdversarialRegularizer(class_prior, key='y', **rates), AdversarialRegularizer(style_prior, key='z', **z_rates)]
+        if z_adversary == 'class_aware': regs[1] = ClassAwareStyleRegularizer(style_prior, class_prior.dim, **z_rates)
         return [JointAdversarialRegularizer(regs)] if joint_adversaries else regs
     if joint_adversaries: raise ValueError(f"joint_adversaries needs the adversaries: regularizer={regularizer!r} has none")
+    if z_disc is not None: raise ValueError(f"z_disc_lr_mult is the rate of z's discriminator: regularizer={regularizer!r} has none")
     if regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
         return [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
     raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
@@ -247,6 +250,7 @@ def semi_supervised_run_name(n_labels:int, recipe:str='adam', regularizer:str='a
 class TwoAdversaryConfig(RunConfig):
     "The shared options and the rates of the two adversaries (y's and z's) of §5-§7's models"
     disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
+    z_disc_lr_mult:float|None=None # z's discriminator's rate over the reconstruction's, where it differs from y's (--disc_lr_mult then sets y's alone); default the same
     gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
     joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (appendix 02e_speed)
 
@@ -258,7 +262,7 @@ def recipe_config(c:TwoAdversaryConfig, rates:tuple=RATES)->dict:
     "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"
     r = RECIPES[c.recipe] | recipe_overrides(c)
     return dict(recipe=c.recipe, joint_adversaries=c.joint_adversaries,
-                **training_record(c, r['opt'], r['schedule'], r['lr'], **{k: r[k] for k in (*rates, 'adv_momentum')}))
+                **training_record(c, r['opt'], r['schedule'], r['lr'], **{k: r[k] for k in (*rates, 'adv_momentum') if k in r}))  # z_disc_lr_mult where given
 
 @dataclass
 class SemiSupervisedConfig(TwoAdversaryConfig):
