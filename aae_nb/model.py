@@ -16,8 +16,8 @@ from .conv import conv_encoder_net, conv_decoder_net, init_weights
 # %% auto #0
 __all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder',
            'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'discriminator_inputs',
-           'AdversarialAutoencoder', 'save_aae', 'register_model_kind', 'pretrained_models', 'load_aae', 'encode_all',
-           'decode_all']
+           'AdversarialAutoencoder', 'save_aae', 'replaces', 'register_model_kind', 'pretrained_models', 'load_aae',
+           'encode_all', 'decode_all']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
@@ -216,10 +216,15 @@ def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAuto
 
 MODEL_KINDS = {'mlp': AdversarialAutoencoder}  # what `load_aae` can rebuild, by the `kind` in a saved config: kind k lives in module aae_nb.k, which registers it
 
+def replaces(old:type|None, # What a registry holds under a name, if anything
+             new:type # What a registration brings
+            )->bool:
+    "Whether a registration of `new` may take the place of `old`: one a notebook defines (by running its module's cells) never replaces the package's own"
+    return old is None or not old.__module__.startswith('aae_nb.') or new.__module__.startswith('aae_nb.')
+
 def register_model_kind(kind:str, cls:type):
     "Make `load_aae` rebuild saved models of `kind` with `cls.from_mlp`; the package's class wins over a notebook's (a notebook run of its module's cells)"
-    old = MODEL_KINDS.get(kind)
-    if old is None or not old.__module__.startswith('aae_nb.') or cls.__module__.startswith('aae_nb.'): MODEL_KINDS[kind] = cls
+    if replaces(MODEL_KINDS.get(kind), cls): MODEL_KINDS[kind] = cls
 PRETRAINED = Path(importlib.util.find_spec('aae_nb').origin).parent/'pretrained'  # trained models that come with the package
 
 def pretrained_models()->list:

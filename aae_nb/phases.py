@@ -16,7 +16,7 @@ from fastai.optimizer import OptimWrapper
 from .priors import Prior
 from .checkpoint import Resumable, load_opt_state
 from .distributed import ParallelPhase
-from .model import AdversarialAutoencoder
+from .model import AdversarialAutoencoder, replaces
 
 # %% auto #0
 __all__ = ['REGULARIZERS', 'half_sse', 'autoencoder_params', 'EpochMeans', 'RegularizationPhase', 'AdversarialRegularizer',
@@ -197,7 +197,5 @@ def register_regularizer(name:str, # The name `from_mlp(regularizer=)` and the c
                         ):
     "Make `AAELearner.from_mlp(regularizer=name)` build `reg`; a notebook re-running its registration never replaces the package's"
     old = REGULARIZERS.get(name)
-    if old is None or _from_notebook(old) or not _from_notebook(reg): REGULARIZERS[name] = reg
+    if replaces(None if old is None else old.phase, reg.phase): REGULARIZERS[name] = reg
     else: warnings.warn(f"regularizer {name!r} stays the one {old.phase.__module__} registered: register yours under another name")
-
-def _from_notebook(reg:Regularizer)->bool: return not reg.phase.__module__.startswith('aae_nb.')
