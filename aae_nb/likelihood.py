@@ -136,6 +136,7 @@ def _model_run_results(c)->list:
 class LikelihoodExperiment(Experiment):
     "§3's Parzen-window log-likelihood of the MNIST test set under samples of a saved model (Table 1)"
     key, command, Config, trains = 'likelihood', 'aae_likelihood', LikelihoodConfig, False
+    per_seed = ('model', 'sigma')  # with --seeds, each seed's model (of a run trained with --seeds) and the σ its validation score chose
     description = "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
     refused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'compact_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
               'device', 'optimizer', 'precision', 'resume', 'keep_checkpoint')  # it samples and scores on the CPU

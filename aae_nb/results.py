@@ -84,19 +84,23 @@ def _mean_std(values:list)->tuple:
 def write_aggregate(name:str, # File name without `.json`
                     folder:str|Path, # Where results live
                     results:list, # The runs of one configuration with different seeds (as `read_results` gives them)
-                    command:str # The command that re-creates them all
+                    command:str, # The command that re-creates them all
+                    per_seed:tuple=() # Keys of `config` each seed sets for itself (what it chose, the file it scored): compared without them
                    )->dict:
     "Write `folder/name.json` for several seeds of one run: mean `value`, sample `std` (n − 1), each seed's `values`; return it"
     if not results: raise ValueError("no results to aggregate")
     first = results[0]
+    def compared(r, k): return {c: v for c, v in r[k].items() if c not in per_seed} if k == 'config' else r[k]
     for r in results[1:]:
         for k in ('experiment', 'dataset', 'metric', 'config'):
-            if r[k] != first[k]: raise ValueError(f"{first['name']} and {r['name']} differ in {k}: aggregate the seeds of one configuration")
+            if compared(r, k) != compared(first, k):
+                raise ValueError(f"{first['name']} and {r['name']} differ in {k}: aggregate the seeds of one configuration")
+    config = {k: v for k, v in first['config'].items() if all(r['config'].get(k) == v for r in results)}  # a per-seed key where the seeds agree
     values = [float(r['value']) for r in results]
     mean, std = _mean_std(values)
     std = 0. if std is None else std
     fields = dict(experiment=first['experiment'], dataset=first['dataset'], metric=first['metric'], value=mean,
-                  paper_value=first['paper_value'], config=first['config'], epochs=min(r['epochs'] for r in results),
+                  paper_value=first['paper_value'], config=config, epochs=min(r['epochs'] for r in results),
                   wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=first['device'], seed=None,
                   command=command, versions=first['versions'], std=std, seeds=[r['seed'] for r in results], values=values,
                   runs=[Path(r['name']).name for r in results])  # beside the aggregate, in its folder

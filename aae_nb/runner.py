@@ -82,6 +82,7 @@ class Experiment:
     Config:type = RunConfig  # Its configuration dataclass
     refused:tuple = ()       # Shared options it has no use for: giving one is refused
     trains:bool = True       # False for one that only scores a saved model
+    per_seed:tuple = ()      # Keys of its results' `config` each seed sets for itself (what it chose, the file it scored): see `write_aggregate`
     choices:dict = {'dataset': DATASETS, 'architecture': ('mlp',), 'regularizer': ('adversarial',), 'recipe': ('adam',),
                     'optimizer': ('fused', 'fastai'), 'precision': ('auto', *PRECISIONS)}
 
@@ -351,4 +352,4 @@ def run_seeds(exp:Experiment, # The experiment
             continue
         results.append(run(exp, cs, data, show)[1])
     if None in results: return results, None  # a process other than the first under torchrun: it writes nothing
-    return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds))
+    with bad_input(): return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds), exp.per_seed)  # e.g. --resume over seeds of other options
