@@ -185,6 +185,24 @@ def test_aae_likelihood_writes_result(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode != 0 and 'the σ search needs at least 100 samples' in res.stderr
 
+def test_aae_likelihood_scores_each_trained_seed(tmp_path):
+    "`--model models/x.pth --seeds 0 1` of a run trained with --seeds scores models/x_seed0.pth and x_seed1.pth, each with its own seed, then aggregates"
+    from aae_nb.model import AdversarialAutoencoder, save_aae
+    from aae_nb.priors import Gaussian
+    import torch
+    for s in (0, 1):
+        torch.manual_seed(s)
+        save_aae(AdversarialAutoencoder.from_mlp(code_dim=8, hidden=(16,), disc_hidden=(8,)), Gaussian(8, 5.), tmp_path/'models'/f'tiny_seed{s}.pth')
+    res = subprocess.run(['aae_likelihood', '--model', str(tmp_path/'models'/'tiny.pth'), '--seeds', '0', '1', '2', '--n_samples', '300',
+                          '--epochs', '3', '--out', str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode != 0 and 'nor tiny_seed2.pth' in res.stderr and not (tmp_path/'results').exists(), res.stderr  # before any seed is scored
+    subprocess.run(['aae_likelihood', '--model', str(tmp_path/'models'/'tiny.pth'), '--seeds', '0', '1', '--n_samples', '300',
+                    '--epochs', '3', '--out', str(tmp_path)], check=True, capture_output=True, text=True)
+    seeds = [json.loads((tmp_path/'results'/f'likelihood_tiny_seed{s}.json').read_text()) for s in (0, 1)]
+    assert [r['config']['model'] for r in seeds] == ['tiny_seed0.pth', 'tiny_seed1.pth'] and [r['seed'] for r in seeds] == [0, 1]
+    agg = json.loads((tmp_path/'results'/'likelihood_tiny.json').read_text())
+    assert agg['values'] == [r['value'] for r in seeds] and 'model' not in agg['config'] and agg['runs'] == ['likelihood_tiny_seed0', 'likelihood_tiny_seed1']
+
 @pytest.mark.parametrize('prior', ['mog', 'swissroll'])
 def test_aae_conditioned_writes_results_and_figures(tmp_path, prior):
     "A tiny label-conditioned run writes its label-landing share, the figures of its prior and the model"
