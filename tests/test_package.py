@@ -184,6 +184,13 @@ def test_aae_likelihood_writes_result(tmp_path):
     res = subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '50', '--out', str(tmp_path), '--name', 'few', '--epochs', '3'],
                          capture_output=True, text=True)
     assert res.returncode != 0 and 'the σ search needs at least 100 samples' in res.stderr
+    subprocess.run(['aae_likelihood', '--model', str(path), '--n_samples', '300', '--out', str(tmp_path), '--epochs', '3', '--sigma_refine', '5',
+                    '--name', 'refined'], check=True, capture_output=True, text=True)
+    refined = json.loads((tmp_path/'results'/'refined.json').read_text())  # the grid's values stay candidates: validation can only rise
+    assert refined['config']['sigma_refine'] == 5 and 'sigma_refine' not in r['config']
+    assert refined['extra']['valid_log_likelihood'] >= r['extra']['valid_log_likelihood']
+    res = subprocess.run(['aae_likelihood', '--model', str(path), '--out', str(tmp_path), '--epochs', '3', '--sigma_refine', '-1'], capture_output=True, text=True)
+    assert res.returncode != 0 and '--sigma_refine -1' in res.stderr
 
 def test_aae_likelihood_scores_each_trained_seed(tmp_path):
     "`--model models/x.pth --seeds 0 1` of a run trained with --seeds scores models/x_seed0.pth and x_seed1.pth, each with its own seed, then aggregates"
