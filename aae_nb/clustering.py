@@ -15,7 +15,7 @@ from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
-                                   recipe_config)
+                                   recipe_config, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
@@ -106,7 +106,7 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     figs = {'clusters': cluster_figure(learn, data['test'], title=f'{name}: ')}
     config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
                   input_dropout=c.input_dropout, batch_norm=c.batch_norm, regularizer=c.regularizer, architecture=c.architecture,
-                  z_adversary=c.z_adversary, **recipe_config(c, rates=('disc_lr_mult', 'z_disc_lr_mult', 'gen_lr_mult')))
+                  z_adversary=c.z_adversary, **recipe_config(c, rates=ADVERSARY_RATES))
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)

@@ -15,7 +15,7 @@ from .model import encode_all, ARCHITECTURES
 from .learner import AAELearner
 from .phases import LossTerm
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
-                                   recipe_config)
+                                   recipe_config, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
 from .runner import Experiment, UsageError, option_suffix
@@ -162,7 +162,7 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
     config = dict(setting=c.setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=c.eta, fixed_heads=code_dim == 10,
                   n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer, architecture=c.architecture,
-                  z_adversary=c.z_adversary, **recipe_config(c, rates=('disc_lr_mult', 'z_disc_lr_mult', 'gen_lr_mult')))
+                  z_adversary=c.z_adversary, **recipe_config(c, rates=ADVERSARY_RATES))
     extra = {'heads': heads.tolist(), 'final': last, **naming}
     return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
 

@@ -30,9 +30,9 @@ from .commands import command
 from .results import training_record
 
 # %% auto #0
-__all__ = ['RECIPES', 'RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised', 'InputNoise',
-           'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers', 'semi_supervised_learner',
-           'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
+__all__ = ['RECIPES', 'RATES', 'ADVERSARY_RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised',
+           'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
+           'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
            'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config',
            'SemiSupervisedConfig', 'SemiSupervisedExperiment']
 
@@ -131,6 +131,7 @@ RECIPES = {
     'paper': dict(opt='SGD', lr=0.01, class_lr_mult=10., disc_lr_mult=10., gen_lr_mult=10., adv_momentum=0.1, schedule='steps'),
 }
 RATES = ('class_lr_mult', 'disc_lr_mult', 'z_disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override (z_disc_lr_mult: z's discriminator apart from y's; default the same)
+ADVERSARY_RATES = RATES[1:]  # those of a run without the classification phase (§6, §7 unsupervised): what its results record
 _SET_HERE = ('data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture')  # the model's options semi_supervised_learner sets itself
 
 # %% ../nbs/07_semi_supervised.ipynb #d790f300
