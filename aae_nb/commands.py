@@ -76,6 +76,7 @@ def command_main(exp:Experiment, argv:list|None=None):
     # returns nothing: a console script's return value becomes its exit status
     args = vars(command_parser(exp).parse_args(argv))
     debug, seeds = args.pop('debug') or os.environ.get('AAE_NB_DEBUG'), args.pop('seeds')
+    together = True  # under torchrun every process reaches the end of a run, a stop or a usage error alike
     try:
         if seeds is not None and args['seed'] != exp.Config().seed: raise UsageError("give --seed or --seeds, not both")
         if seeds is None: results = [run(exp, exp.Config(**args), show=True)[1]]
@@ -89,7 +90,10 @@ def command_main(exp:Experiment, argv:list|None=None):
         if debug: raise
         print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(2)
-    finally: leave_processes()
+    except BaseException:
+        together = False  # a failure of this process alone: the others may never come
+        raise
+    finally: leave_processes(together)
     if results[-1] is None: return  # under torchrun, the first process reports
     for result in results: print(full_report(exp, result))
     print(f"wrote {Path(args['out'])/'results'/(results[-1]['name'] + '.json')}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/appendix/15_distributed.ipynb #9d678666
 from __future__ import annotations
-import os, random
+import atexit, os, random
 from typing import NamedTuple
 import numpy as np
 import torch
@@ -45,12 +45,18 @@ def join_processes(device:str|None=None # The device asked for ('cpu', 'cuda'); 
         dev = torch.device('cuda', w.local_rank)
         torch.cuda.set_device(dev)
     elif dev.type != 'cpu': raise ValueError(f"--device {device}: several processes run on 'cpu' (gloo) or 'cuda' (NCCL)")
-    if not dist.is_initialized(): dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+        # left before Python tears itself down, whoever forgets to: gloo's threads outliving the interpreter abort the process
+        atexit.register(leave_processes)
     return world(), str(dev)
 
-def leave_processes():
-    "Leave the process group `join_processes` joined (nothing to do in one process)"
-    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+def leave_processes(together:bool=False # Every process got here (a run that ended or stopped): wait for them all first
+                   ):
+    "Leave the process group `join_processes` joined (nothing to do in one process, or once left)"
+    if not (dist.is_available() and dist.is_initialized()): return
+    if together: dist.barrier()  # none closes its connections while another still uses them
+    dist.destroy_process_group()
 
 # %% ../nbs/appendix/15_distributed.ipynb #ea1bc335
 def average(tensors:list, # Tensors of one dtype on one device, the same shapes on every process

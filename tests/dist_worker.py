@@ -66,4 +66,4 @@ with no_random(0):
 torch.save(start, out/f'rank{w.rank}_start.pth')
 torch.save({k: v.clone() for k, v in learn.model.state_dict().items()}, out/f'rank{w.rank}.pth')
 torch.save(dict(zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1])), out/f'rank{w.rank}_metrics.pth')  # the epoch's losses and accuracies
-leave_processes()
+leave_processes(together=True)  # both processes got here
