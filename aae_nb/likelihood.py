@@ -13,7 +13,7 @@ from fastai.torch_core import no_random
 from .data import load_mnist
 from .model import load_aae, decode_all
 from .results import write_result, device_name, versions
-from .runner import RunConfig, Experiment, UsageError
+from .runner import RunConfig, Experiment, UsageError, seed_name
 from .commands import command
 
 # %% auto #0
@@ -129,10 +129,12 @@ class LikelihoodConfig(RunConfig):
     paper_value:float=340. # The paper's number to show beside ours (Table 1, AAE: 340); nan for none
     sigma_refine:int=0 # After the 20-value σ grid, this many σ values more between the best one's two neighbours (Table 1's row: 20); 0: the grid alone
 
+def _of_seed(model:Path, seed:int)->Path: return model.with_name(seed_name(model.stem, seed) + model.suffix)
+
 def scored_model(c)->Path:
     "The file a likelihood run of options `c` scores: `c.model`, or where that is missing, the model of seed `c.seed` that a run trained with `--seeds` saved beside it (models/<name>_seed<k>.pth)"
     model = Path(c.model)
-    of_seed = model.with_name(f'{model.stem}_seed{c.seed}{model.suffix}')
+    of_seed = _of_seed(model, c.seed)
     return of_seed if not model.is_file() and of_seed.is_file() else model
 
 def _model_run_results(c)->list:
@@ -152,8 +154,7 @@ class LikelihoodExperiment(Experiment):
 
     def check(self, c):
         if not scored_model(c).is_file():
-            model = Path(c.model)
-            raise UsageError(f"--model {c.model}: no such file, nor {model.stem}_seed{c.seed}{model.suffix} beside it (the model of seed {c.seed} of a run "
+            raise UsageError(f"--model {c.model}: no such file, nor {_of_seed(Path(c.model), c.seed).name} beside it (the model of seed {c.seed} of a run "
                              f"trained with --seeds); train and save one with `aae_basic --code_dim 8 --prior_std 5 --save_model` "
                              f"(it writes models/basic_gaussian8d_std5.pth), or give the path of a saved model")
         if c.sigma_refine < 0: raise UsageError(f"--sigma_refine {c.sigma_refine}: give a number of σ values, 0 or more (Table 1's row: 20)")

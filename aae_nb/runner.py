@@ -20,7 +20,7 @@ from .distributed import join_processes, DataParallel, world
 __all__ = ['DATASETS', 'PRECISIONS', 'UsageError', 'bad_input', 'RunConfig', 'value_format', 'paper_note', 'Experiment',
            'check_config', 'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix',
            'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run',
-           'run_seeds']
+           'seed_name', 'run_seeds']
 
 # %% ../nbs/appendix/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -329,6 +329,10 @@ def run(exp:Experiment, # The experiment
     return learn, result, figs
 
 # %% ../nbs/appendix/02b_runner.ipynb #c7a4f1bf
+def seed_name(name:str, seed:int)->str:
+    "The name of seed `seed`'s files in a run of `name` over several seeds (`run_seeds`)"
+    return f'{name}_seed{seed}'
+
 def run_seeds(exp:Experiment, # The experiment
               config:RunConfig|None=None, # Its options (its `seed` is replaced by each of `seeds`)
               seeds:list=(0, 1, 2), # The seeds
@@ -345,7 +349,7 @@ def run_seeds(exp:Experiment, # The experiment
     with bad_input(): data = data or exp.load_data(c)
     results = []
     for s in seeds:
-        cs = replace(c, seed=s, name=f'{name}_seed{s}')
+        cs = replace(c, seed=s, name=seed_name(name, s))
         done = results_path(cs, cs.name)
         if c.resume and done.exists() and not checkpoint_path(cs, cs.name).exists():
             results.append(read_result(done))  # finished before the series was stopped

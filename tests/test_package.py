@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# the committed results: the book's in results/, the research notebooks' in results/research/ (each keyed by the prefix its --name carries)
+RESULT_FOLDERS = {'': ROOT/'results', 'research/': ROOT/'results'/'research'}
 
 def run_tiny(*args):
     "Run a command of the package to completion, figures to files only; a failure shows the command's error output"
@@ -123,7 +125,7 @@ def test_fetch_refuses_a_bad_wheel(tmp_path):
 
 def test_committed_results_are_complete():
     from aae_nb.results import RESULT_KEYS, read_results
-    results = read_results(ROOT/'results') + read_results(ROOT/'results'/'research')
+    results = [r for folder in RESULT_FOLDERS.values() for r in read_results(folder)]
     assert results, "no results/*.json committed"
     for r in results:
         assert set(RESULT_KEYS) <= set(r), r['name']
@@ -132,7 +134,7 @@ def test_committed_results_are_complete():
 def test_research_runs_are_named_by_their_folder():
     "A file in results/research/ was made with `--name research/x`, one in results/ with `--name x`: each command re-creates its file where it lies"
     from aae_nb.results import read_results
-    for folder, prefix in ((ROOT/'results', ''), (ROOT/'results'/'research', 'research/')):
+    for prefix, folder in RESULT_FOLDERS.items():
         named = [r for r in read_results(folder) if ' --name ' in r['command']]
         assert named, folder
         for r in named: assert r['command'].split(' --name ')[1].split()[0] == prefix + r['name'], (r['name'], r['command'])
@@ -141,7 +143,7 @@ def test_readme_shows_committed_results():
     from aae_nb.results import results_table, paper_table, PAPER_NUMBERS
     assert paper_table(*PAPER_NUMBERS, link='nbs/', machine=False) in (ROOT/'README.md').read_text(), \
         "README.md's table of the paper's numbers is not the one results/*.json gives: execute nbs/index.ipynb, then run tools/make_readme.py"
-    for folder in (ROOT/'results', ROOT/'results'/'research'):
+    for folder in RESULT_FOLDERS.values():
         assert results_table(folder) in (ROOT/'results'/'README.md').read_text(), \
             f"results/README.md is not the table {folder.relative_to(ROOT)}/*.json gives: run tools/make_readme.py"
 
