@@ -109,8 +109,10 @@ class AdversarialRegularizer(RegularizationPhase):
                  key:str='z', # Which discriminator (`model.discriminators[key]`) and which part of the code
                  disc_lr_mult:float=1., # Discriminator learning rate = this × the reconstruction's
                  gen_lr_mult:float=1., # Generator (encoder) learning rate = this × the reconstruction's
-                 opt_func=None # Optimizer of both steps; default: the learner's `opt_func`
+                 opt_func=None, # Optimizer of both steps; default: the learner's `opt_func`
+                 prior_mult:int=1 # Prior samples per code in the discriminator step: more average its prior side over more samples
                 ):
+        if not (isinstance(prior_mult, int) and prior_mult >= 1): raise ValueError(f"prior_mult={prior_mult!r}: give a whole number of prior samples per code, 1 or more")
         store_attr()
         self.metrics = [ValueMetric(lambda: self._mean('disc_loss'), f'{key}_disc_loss'),
                         ValueMetric(lambda: self._mean('gen_loss'), f'{key}_gen_loss'),
@@ -122,6 +124,9 @@ class AdversarialRegularizer(RegularizationPhase):
         if self.key not in model.discriminators:
             raise ValueError(f"the model has no discriminator {self.key!r} (it has {list(model.discriminators)}): pass key=")
         self.disc = model.discriminators[self.key]
+        if self.prior_mult != 1 and (type(self).positives is not AdversarialRegularizer.positives or type(self).critic is not AdversarialRegularizer.critic):
+            raise ValueError(f"prior_mult={self.prior_mult}: {type(self).__name__} pairs each prior sample with its batch's images, "
+                             "so it takes one per code: leave prior_mult at 1")
         self.disc_opt = self.phase_opt(self.disc.parameters(), self.disc_lr_mult)
         self.gen_opt = self.phase_opt(model.encoder.parameters(), self.gen_lr_mult)
 
@@ -151,7 +156,7 @@ class AdversarialRegularizer(RegularizationPhase):
 @patch
 def discriminator_step(self:AdversarialRegularizer, code:torch.Tensor, yb:tuple=())->dict:
     "Update the discriminator: prior samples are positives, codes negatives"
-    real = self.positives(len(code), yb, code.device)
+    real = self.positives(len(code) * self.prior_mult, yb, code.device)
     logits_real, logits_fake = self.critic(real, yb), self.critic(code, yb)
     loss = (_bce_logits(logits_real, 1.) + _bce_logits(logits_fake, 0.)) / 2
     _phase_step(self._params, loss, self.disc_opt)

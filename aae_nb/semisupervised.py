@@ -130,7 +130,7 @@ RECIPES = {
     # learning rates 0.01 / 0.1 / 0.1, all divided by 10 at epochs 50 and 1000
     'paper': dict(opt='SGD', lr=0.01, class_lr_mult=10., disc_lr_mult=10., gen_lr_mult=10., adv_momentum=0.1, schedule='steps'),
 }
-RATES = ('class_lr_mult', 'disc_lr_mult', 'z_disc_lr_mult', 'gen_lr_mult')  # a recipe's rates a caller may override (z_disc_lr_mult: z's discriminator apart from y's; default the same)
+RATES = ('class_lr_mult', 'disc_lr_mult', 'z_disc_lr_mult', 'gen_lr_mult', 'y_prior_mult')  # a recipe's rates a caller may override (z_disc_lr_mult: z's discriminator apart from y's; default the same), and y's prior samples per code (default 1)
 ADVERSARY_RATES = RATES[1:]  # those of a run without the classification phase (§6, §7 unsupervised): what its results record
 _SET_HERE = ('data_shape', 'n_classes', 'code_dim', 'class_aware_style', 'architecture')  # the model's options semi_supervised_learner sets itself
 
@@ -145,15 +145,18 @@ def two_part_regularizers(class_prior:Prior, # y's prior: `Categorical(n_classes
     "The regularisation phases of the two-headed model: one on y's code and one on z's, at the recipe's rates"
     adv_opt = None if r['adv_momentum'] is None else partial(SGD, mom=r['adv_momentum'])
     parts = (('y', class_prior), ('z', style_prior))
-    z_disc = r.get('z_disc_lr_mult')
+    z_disc, y_prior = r.get('z_disc_lr_mult'), r.get('y_prior_mult')
+    if y_prior is not None and not (isinstance(y_prior, int) and y_prior >= 1):
+        raise ValueError(f"y_prior_mult={y_prior!r}: give a whole number of prior samples per code, 1 or more")
     if regularizer == 'adversarial':
         rates = dict(disc_lr_mult=r['disc_lr_mult'], gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt)
         z_rates = rates | ({} if z_disc is None else {'disc_lr_mult': z_disc})
-        regs = [AdversarialRegularizer(class_prior, key='y', **rates), AdversarialRegularizer(style_prior, key='z', **z_rates)]
+        regs = [AdversarialRegularizer(class_prior, key='y', prior_mult=1 if y_prior is None else y_prior, **rates), AdversarialRegularizer(style_prior, key='z', **z_rates)]
         if z_adversary == 'class_aware': regs[1] = ClassAwareStyleRegularizer(style_prior, class_prior.dim, **z_rates)
         return [JointAdversarialRegularizer(regs)] if joint_adversaries else regs
     if joint_adversaries: raise ValueError(f"joint_adversaries needs the adversaries: regularizer={regularizer!r} has none")
     if z_disc is not None: raise ValueError(f"z_disc_lr_mult is the rate of z's discriminator: regularizer={regularizer!r} has none")
+    if y_prior is not None: raise ValueError(f"y_prior_mult sets the prior samples of y's discriminator: regularizer={regularizer!r} has none")
     if regularizer == 'mmd':  # IMQ with samples for the categorical y, closed-form RBF for the Gaussian z (no discriminators built)
         return [MMDRegularizer(p, key=k, gen_lr_mult=r['gen_lr_mult'], opt_func=adv_opt) for k, p in parts]
     raise ValueError(f"unknown regularizer {regularizer!r} for the two-headed model: use 'adversarial' or 'mmd'")
@@ -253,6 +256,7 @@ class TwoAdversaryConfig(RunConfig):
     disc_lr_mult:float|None=None # Discriminators' learning rate over the reconstruction's; default the recipe's
     z_disc_lr_mult:float|None=None # z's discriminator's rate over the reconstruction's, where it differs from y's (--disc_lr_mult then sets y's alone); default the same
     gen_lr_mult:float|None=None # Encoder's rate in the regularisation phase over the reconstruction's; default the recipe's
+    y_prior_mult:int|None=None # Prior samples per code in y's discriminator step (the categorical prior's side averaged over more); default 1
     joint_adversaries:bool=False # Both adversaries in one phase: one encoder pass, one generator step on their summed losses (appendix 02e_speed)
 
 def recipe_overrides(c:RunConfig)->dict:
