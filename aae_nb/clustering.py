@@ -94,6 +94,7 @@ class ClusteringExperiment(Experiment):
                                   disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
                                   joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
+    def validation_error(self, c): return 'cluster_error'  # §6's naming on the validation set: what --best_epoch chooses by
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
 @patch

@@ -143,6 +143,7 @@ class DimReductionExperiment(Experiment):
                                      architecture=c.architecture, joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary,
                                      **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
+    def validation_error(self, c): return 'cluster_error' if 'unsupervised' in c.setting else 'class_error'  # what --best_epoch chooses by
 
 # %% ../nbs/09_dim_reduction.ipynb #709b481d
 @patch

@@ -149,7 +149,7 @@ class LikelihoodExperiment(Experiment):
     per_seed = ('model', 'sigma')  # with --seeds, each seed's model (of a run trained with --seeds) and the σ its validation score chose
     description = "Parzen-window log-likelihood of MNIST test images under a saved model (§3, Table 1); writes results/<name>.json"
     refused = ('lr', 'bs', 'width', 'n_train', 'save_model', 'compact_model', 'batch_norm', 'architecture', 'regularizer', 'recipe', 'input_noise', 'input_dropout',
-              'device', 'optimizer', 'precision', 'resume', 'keep_checkpoint')  # it samples and scores on the CPU
+              'device', 'optimizer', 'precision', 'resume', 'keep_checkpoint', 'best_epoch')  # it samples and scores on the CPU
     choices = {'dataset': ('mnist',)}
 
     def check(self, c):

@@ -13,14 +13,15 @@ import torch
 from fastai.torch_core import no_random, default_device
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
 from .results import record_run, device_name, versions, write_aggregate, read_result
-from .checkpoint import Checkpoint
+from fastai.callback.core import Callback
+from .checkpoint import Checkpoint, Resumable
 from .distributed import join_processes, DataParallel, world
 
 # %% auto #0
 __all__ = ['DATASETS', 'PRECISIONS', 'UsageError', 'bad_input', 'RunConfig', 'value_format', 'paper_note', 'Experiment',
            'check_config', 'device_available', 'cpu_has_bf16', 'auto_precision', 'settle_options', 'option_suffix',
            'command_for', 'launcher', 'RunInterrupted', 'checkpoint_config', 'checkpoint_path', 'results_path', 'run',
-           'seed_name', 'run_seeds']
+           'BestEpoch', 'seed_name', 'run_seeds']
 
 # %% ../nbs/appendix/02b_runner.ipynb #405538fd
 class UsageError(ValueError):
@@ -63,6 +64,7 @@ class RunConfig:
     precision:str='auto' # 'bf16': every forward pass under autocast in bfloat16 (appendix 02e_speed); 'fp32'; 'auto': bf16 on a CPU that computes it natively (AVX512-BF16, AMX), else fp32
     resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch)
     keep_checkpoint:bool=False # Keep the checkpoint once the results are written (default: delete it)
+    best_epoch:bool=False # Score the weights of the epoch with the lowest validation error (chosen on validation, never on test), not the last epoch's
 
 # %% ../nbs/appendix/02b_runner.ipynb #6ecfe20b
 def value_format(metric:str):
@@ -103,11 +105,14 @@ class Experiment:
         "Train; return `(seconds, the last epoch's metrics)`"
         return learn.fit_timed(c.epochs, c.lr or 1e-3, show)
     def evaluate(self, learn, c:RunConfig, data:dict, name:str, last:dict)->dict:
-        "Score the trained learner (`last`: its last epoch's metrics): `metric`, `value`, `paper_value`, `config` (what the results file records), `extra`, `figs`"
+        "Score the trained learner (`last`: the metrics of the epoch whose weights it holds: the last, or the one `--best_epoch` chose): `metric`, `value`, `paper_value`, `config` (what the results file records), `extra`, `figs`"
         raise NotImplementedError
     def epochs_done(self, learn, c:RunConfig)->int:
         "Epochs the fit completed (fewer than asked if a callback stopped it)"
         return len(learn.recorder.values)
+    def validation_error(self, c:RunConfig)->str|None:
+        "The column of the metrics table that `--best_epoch` chooses the epoch by, a validation error (`None`: the experiment has none)"
+        return None
     def device(self, learn): return learn.dls.device
 
 # %% ../nbs/appendix/02b_runner.ipynb #c6c29ffd
@@ -155,6 +160,8 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
         if n == 'dataset' and data_given: continue
         if getattr(c, n) not in allowed: raise UsageError(f"unknown {n} {getattr(c, n)!r}: use one of {tuple(allowed)}")
     if 'epochs' not in exp.refused: _positive(c, 'epochs')
+    if c.best_epoch and (not exp.trains or exp.validation_error(c) is None):
+        raise UsageError(f"{exp.command} has no validation error to choose an epoch by: leave out --best_epoch")
     _positive(c, 'bs', 'width', 'n_train', 'threads')
     if c.lr is not None and not c.lr > 0: raise UsageError(f"--lr {c.lr}: a learning rate must be positive")
     if c.input_noise < 0: raise UsageError(f"--input_noise {c.input_noise}: a noise std must be >= 0")
@@ -240,9 +247,11 @@ class RunInterrupted(Exception):
 
 _NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'compact_model', 'device')  # may change on resuming: also where and with what it runs
 
+_ADDED_LATER = {'best_epoch': False}  # options newer than checkpoints in use: at these values they stay out of the config, so those checkpoints resume
+
 def checkpoint_config(c:RunConfig)->dict:
-    "The options a checkpoint must share with the run that resumes it (all but where it runs and where files go)"
-    return {k: v for k, v in asdict(c).items() if k not in _NOT_CHECKED}
+    "The options a checkpoint must share with the run that resumes it (all but where it runs and where files go; an option added later only once set)"
+    return {k: v for k, v in asdict(c).items() if k not in _NOT_CHECKED and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
 
 def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoints'/f'{name}.pth'
 def results_path(c:RunConfig, name:str)->Path: return Path(c.out)/'results'/f'{name}.json'
@@ -302,31 +311,57 @@ def run(exp:Experiment, # The experiment
                       write=not parallel or w.main) if exp.trains else None
     if ckpt is not None:
         with bad_input(): ckpt.read()  # a damaged or foreign checkpoint, or one of other options, is refused before anything is built
+    keep = BestEpoch(exp.validation_error(c)) if c.best_epoch else None
     with no_random(c.seed):
-        learn = _learner_for_run(exp, c, data, device, [ckpt, DataParallel() if parallel else None, *(cbs or [])])
+        learn = _learner_for_run(exp, c, data, device, [ckpt, DataParallel() if parallel else None, keep, *(cbs or [])])
         try: wall, last = exp.fit(learn, c, show)  # from here on, an exception is the run's failure, not the input's
         finally:
             if ckpt is not None: ckpt.release_signals()
         if ckpt is not None and ckpt.stopped_by: raise _interrupted(exp, c, name, ckpt, len(learn.recorder.values))
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
         history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()} if exp.trains else None
+        if keep is not None and keep.chosen is not None: last = {k: v[keep.chosen] for k, v in learn.epoch_metrics().items()}  # the weights' own epoch
         stopped = _stopped_early(ckpt, epochs, c.epochs) if exp.trains else None
         if parallel and not w.main: return learn, None, {}  # the first process evaluates and writes
         ev = exp.evaluate(learn, c, data, name, last)
     if ckpt is not None: wall += ckpt.seconds_before  # the epochs of earlier sessions
     result = dict(experiment=exp.key, dataset=c.dataset, metric=ev['metric'], value=ev['value'],
                   paper_value=ev.get('paper_value') if c.dataset == 'mnist' else None,
-                  config=ev['config'] | ({'epochs_asked': c.epochs, 'world_size': w.size, 'global_bs': c.bs * w.size} if exp.trains else {}),
+                  config=ev['config'] | ({'epochs_asked': c.epochs, 'world_size': w.size, 'global_bs': c.bs * w.size} if exp.trains else {})
+                         | ({'best_epoch': True} if c.best_epoch else {}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(exp.device(learn)) + (f', {w.size} processes' if parallel else ''),
                   seed=c.seed, command=command_for(exp, c, name), versions=made_by)
     extra = ev.get('extra') or {}
     if exp.trains: extra |= {'seconds_per_epoch': round(wall / max(epochs, 1), 1), 'history': history}
     if stopped: extra['stopped_early'] = stopped
+    if keep is not None and keep.chosen is not None: extra |= {'chosen_epoch': keep.chosen + 1, 'chosen_on': keep.metric}
     if ckpt is not None and ckpt.start: extra['resumed_after_epoch'] = ckpt.start
     figs = ev.get('figs') or {}
     result = record_run(name, c.out, result, extra, figs, learn if c.save_model else None, c.compact_model)
     if ckpt is not None and not c.keep_checkpoint: ckpt.path.unlink(missing_ok=True)
     return learn, result, figs
+
+# %% ../nbs/appendix/02b_runner.ipynb #0d7d1faf
+class BestEpoch(Callback, Resumable):
+    "Copy the weights after the epoch whose validation `metric` is lowest; put the copy back in the model when the fit ends"
+    order = 60  # after fastai's `Recorder` (50) has the epoch's metrics
+    def __init__(self, metric:str # A column of the metrics table, e.g. 'class_error': lower is better
+                ): self.metric = metric
+    def before_fit(self):
+        names = list(self.recorder.metric_names[1:-1])
+        if self.metric not in names: raise ValueError(f"BestEpoch: the fit has no metric {self.metric!r} to choose an epoch by; it has {names}")
+        self.column, self.best, self.chosen, self.weights, self.seen = names.index(self.metric), float('inf'), None, None, 0
+    def after_epoch(self):
+        values = self.recorder.values
+        if len(values) <= self.seen: return  # an epoch a resumed fit skips: its choice came back with the checkpoint
+        self.seen, v = len(values), values[-1][self.column]
+        if v is not None and v < self.best:  # the first of equal errors; never a NaN
+            self.best, self.chosen = float(v), len(values) - 1
+            self.weights = {k: t.detach().clone() for k, t in self.learn.model.state_dict().items()}
+    def after_fit(self):
+        if self.weights is not None: self.learn.model.load_state_dict(self.weights)
+    def checkpoint_state(self)->dict: return dict(best=self.best, chosen=self.chosen, weights=self.weights, seen=self.seen)
+    def load_checkpoint_state(self, state:dict): self.best, self.chosen, self.weights, self.seen = (state[k] for k in ('best', 'chosen', 'weights', 'seen'))
 
 # %% ../nbs/appendix/02b_runner.ipynb #c7a4f1bf
 def seed_name(name:str, seed:int)->str:

@@ -307,6 +307,7 @@ class SemiSupervisedExperiment(Experiment):
                                        batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary,
                                        **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
+    def validation_error(self, c): return 'class_error'  # what --best_epoch chooses by
 
 # %% ../nbs/07_semi_supervised.ipynb #b8c7d73d
 @patch
@@ -319,7 +320,7 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, z_adversary=c.z_adversary, **recipe_config(c))
-    extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': curve[-1], 'final': last,
+    extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': last['class_error'], 'final': last,
              'style_probe': style_probe(learn.model, learn.dls.train.dataset, data['test'])}
     return dict(metric='test_error', value=err, paper_value=paper, config=config, extra=extra, figs=figs)
 

@@ -39,6 +39,27 @@ def test_other_options_refused(tmp_path):
     with pytest.raises(ValueError, match=r"other options \(lr: None there, 0.002 now\)"):
         SEMI_SUPERVISED.run(out=str(tmp_path), resume=True, lr=0.002, **SMALL)
 
+def test_best_epoch_scores_the_epoch_chosen_on_validation(tmp_path):
+    "--best_epoch: training is the same, the weights scored are those of the epoch with the lowest validation error, and a resumed run chooses as one never stopped"
+    opts = SMALL | dict(epochs=4)
+    _, plain, _ = SEMI_SUPERVISED.run(out=str(tmp_path/'plain'), **opts)
+    whole, r_whole, _ = SEMI_SUPERVISED.run(out=str(tmp_path/'whole'), best_epoch=True, **opts)
+    assert r_whole['extra']['history'] == plain['extra']['history']  # choosing draws nothing and changes no step
+    curve, chosen = r_whole['extra']['history']['class_error'], r_whole['extra']['chosen_epoch']
+    assert curve[chosen - 1] == min(curve) and chosen == curve.index(min(curve)) + 1 and r_whole['extra']['chosen_on'] == 'class_error'
+    assert round(r_whole['extra']['final_valid_error'], 4) == min(curve) == round(r_whole['extra']['final']['class_error'], 4)
+    assert r_whole['config']['best_epoch'] and '--best_epoch' in r_whole['command'] and 'best_epoch' not in plain['config']
+    if chosen == 4: assert r_whole['value'] == plain['value']  # the last epoch chosen: the same weights scored
+    with pytest.raises(RunInterrupted):
+        run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path/'cut'), best_epoch=True, **opts), cbs=[StopIn(3)])
+    resumed, r_resumed, _ = SEMI_SUPERVISED.run(out=str(tmp_path/'cut'), resume=True, best_epoch=True, **opts)
+    assert r_resumed['extra']['resumed_after_epoch'] == 3
+    assert (r_resumed['value'], r_resumed['extra']['chosen_epoch']) == (r_whole['value'], chosen)
+    for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()): assert torch.equal(a, b), k
+    with pytest.raises(RunInterrupted): run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path/'mixed'), **opts), cbs=[StopIn(1)])
+    with pytest.raises(ValueError, match=r"other options \(best_epoch: None there, True now\)"):  # a run chooses one way from its first epoch
+        SEMI_SUPERVISED.run(out=str(tmp_path/'mixed'), resume=True, best_epoch=True, **opts)
+
 def _cli(*args, out):
     return [sys.executable, '-c', 'from aae_nb.semisupervised import aae_semi_supervised; aae_semi_supervised()',
             '--dataset', 'digits', '--epochs', '6', '--width', '128', '--n_labels', '50', '--bs', '50', '--out', str(out), *args]
