@@ -153,7 +153,7 @@ PAPER_NUMBERS = {
     'fig11_2d_100': PaperNumber('Figure 11: 2-D, 100 labels', .0608, None, ('dimreduction_2d_100_bn_bf16_drop02_50ep',), '09_dim_reduction'),
     'fig11_10d_100': PaperNumber('Figure 11: 10-D, 100 labels', .039, None, ('dimreduction_10d_100_bn_bf16_50ep',), '09_dim_reduction'),
     'fig11_unsupervised': PaperNumber('Figure 11: 2-D, 20 clusters, no labels', .1395, None,
-                                      ('dimreduction_2d_unsupervised_20_bn_eta3_bf16_drop02',), '09_dim_reduction'),
+                                      ('dimreduction_2d_unsupervised_20_bn_eta3_drop02_best',), '09_dim_reduction'),
 }
 
 # %% ../nbs/appendix/90_results.ipynb #7dcb9cb9
