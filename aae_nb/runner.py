@@ -319,8 +319,9 @@ def run(exp:Experiment, # The experiment
             if ckpt is not None: ckpt.release_signals()
         if ckpt is not None and ckpt.stopped_by: raise _interrupted(exp, c, name, ckpt, len(learn.recorder.values))
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
-        history = {k: [round(v, 4) for v in vals] for k, vals in learn.epoch_metrics().items()} if exp.trains else None
-        if keep is not None and keep.chosen is not None: last = {k: v[keep.chosen] for k, v in learn.epoch_metrics().items()}  # the weights' own epoch
+        per_epoch = learn.epoch_metrics() if exp.trains else {}
+        history = {k: [round(v, 4) for v in vals] for k, vals in per_epoch.items()} if exp.trains else None
+        if keep is not None and keep.chosen is not None: last = {k: v[keep.chosen] for k, v in per_epoch.items()}  # the weights' own epoch
         stopped = _stopped_early(ckpt, epochs, c.epochs) if exp.trains else None
         if parallel and not w.main: return learn, None, {}  # the first process evaluates and writes
         ev = exp.evaluate(learn, c, data, name, last)
