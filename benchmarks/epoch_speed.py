@@ -16,7 +16,7 @@ gives each path's median over rounds, and our extra time over a hand loop is the
 ratio in a round. Writes benchmarks/epoch_speed_<device>.txt. Validation is not timed: both loops would do the same.
 The CPU this was written on swings by 20% and more from one second to the next: trust the medians of many rounds.
 """
-import argparse, os, random, statistics, sys, time
+import argparse, random, statistics, sys, time
 from functools import partial
 from pathlib import Path
 import torch
@@ -25,7 +25,7 @@ from fastai.callback.core import Callback
 from fastai.torch_core import no_random
 from aae_nb.data import load_mnist, Split, aae_dataloaders, balanced_label_indices
 from aae_nb.semisupervised import semi_supervised_learner, BalancedBatches
-from aae_nb.training import half_sse, autoencoder_params
+from aae_nb.phases import half_sse, autoencoder_params
 from aae_nb.results import device_name
 from aae_nb.runner import auto_precision
 

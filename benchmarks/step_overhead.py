@@ -21,7 +21,8 @@ from fastai.optimizer import Adam, OptimWrapper
 from aae_nb.data import load_mnist, aae_dataloaders
 from aae_nb.model import AdversarialAutoencoder
 from aae_nb.priors import Gaussian
-from aae_nb.training import AAELearner, half_sse
+from aae_nb.learner import AAELearner
+from aae_nb.phases import half_sse
 
 def plain_loop(model, prior, x, n_batches, bs, lr, device):
     "The same updates in plain PyTorch"

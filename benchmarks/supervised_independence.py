@@ -23,9 +23,11 @@ import torch
 from fastai.torch_core import no_random
 from aae_nb.data import load_mnist, aae_dataloaders
 from aae_nb.priors import Gaussian
-from aae_nb.training import AAELearner, _phase_step
+from aae_nb.learner import AAELearner
+from aae_nb.phases import _phase_step
 from aae_nb.mmd import MMDRegularizer
-from aae_nb.supervised import LabelsToDecoder, probe_accuracy, supervised_learner
+from aae_nb.evaluation import probe_accuracy
+from aae_nb.supervised import LabelsToDecoder, supervised_learner
 
 class ClassConditionalMMD(MMDRegularizer):
     "An encoder step on sum_k n_k/n MMD^2(codes of class k, prior): zero when z is independent of the label"
