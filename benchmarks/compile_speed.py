@@ -22,11 +22,10 @@ from pathlib import Path
 import torch
 import torch._dynamo
 from fastai.torch_core import no_random
-from aae_nb.data import load_mnist, Split, balanced_label_indices
 from aae_nb.results import device_name
 from aae_nb.runner import auto_precision
 sys.path.insert(0, str(Path(__file__).parent))
-from epoch_speed import learner, ours
+from epoch_speed import bench_data, learner, ours
 
 def compiled(learn):
     "`learn` with its networks compiled in place: the parameters and their names stay, so the phases' optimizers see the same tensors"
@@ -50,9 +49,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
     prec = a.precision or auto_precision(a.device)
-    mnist = load_mnist(fetch=True)
-    data = {'train': Split(mnist['train'].x[:a.n_train], mnist['train'].y[:a.n_train]), 'valid': Split(mnist['valid'].x[:100], mnist['valid'].y[:100])}
-    labelled = Split(*[t[balanced_label_indices(mnist['train'].y[:a.n_train], 100)] for t in (mnist['train'].x[:a.n_train], mnist['train'].y[:a.n_train])])
+    data, labelled = bench_data(a.n_train)
     eager, check, control, comp = [learner(data, labelled, a.device, 'fused', prec) for _ in range(4)]
     torch._dynamo.config.fail_on_recompile_limit_hit = True  # a network past its graph limit would otherwise quietly run eager
     # the same numbers? one epoch each from the same weights on the same batches (each learner's data order comes from

@@ -40,6 +40,13 @@ class BatchTimer(Callback):
     def before_batch(self):
         if self.training: self.starts.append(time.perf_counter())
 
+def bench_data(n_train:int):
+    "The first `n_train` MNIST training images (and 100 validation images), and 100 of them labelled, 10 a class: what every path trains on"
+    mnist = load_mnist(fetch=True)
+    x, y = mnist['train'].x[:n_train], mnist['train'].y[:n_train]
+    idx = balanced_label_indices(y, 100)
+    return {'train': Split(x, y), 'valid': Split(mnist['valid'].x[:100], mnist['valid'].y[:100])}, Split(x[idx], y[idx])
+
 def learner(data, labelled, device, optimizer, precision, joint=False):
     with no_random(0):
         dls = aae_dataloaders(data['train'], data['valid'], bs=100, device=device)
@@ -128,9 +135,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(Path(__file__).parent))
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    mnist = load_mnist(fetch=True)
-    data = {'train': Split(mnist['train'].x[:a.n_train], mnist['train'].y[:a.n_train]), 'valid': Split(mnist['valid'].x[:100], mnist['valid'].y[:100])}
-    labelled = Split(*[t[balanced_label_indices(mnist['train'].y[:a.n_train], 100)] for t in (mnist['train'].x[:a.n_train], mnist['train'].y[:a.n_train])])
+    data, labelled = bench_data(a.n_train)
     paths = {'callbacks, fastai Adam, fp32 (before 0.2)': partial(ours, learner(data, labelled, a.device, 'fastai', 'fp32')),
              'callbacks, fused AdamW, fp32': partial(ours, learner(data, labelled, a.device, 'fused', 'fp32')),
              'callbacks, fused AdamW, bf16': partial(ours, learner(data, labelled, a.device, 'fused', 'bf16')),
