@@ -25,17 +25,18 @@ __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'cluste
            'ClusteringConfig', 'ClusteringExperiment']
 
 # %% ../nbs/08_clustering.ipynb #fda2217d
-@delegates(semi_supervised_learner, but=['labelled', 'n_classes', 'input_noise', 'metrics'], keep=True)
+@delegates(semi_supervised_learner, but=['labelled', 'n_classes', 'metrics'], keep=True)
 def clustering_learner(dls, # `DataLoaders` (labels used only by the validation metric)
                        n_clusters:int=16, # Clusters (Table 3: 16 and 30)
                        code_dim:int=5, # Size of the style z (A.3: 5)
                        input_dropout:float=0.2, # Dropout rate on the training inputs (A.3: 0.2)
                        batch_norm:bool=True, # Batch norm in the encoder (A.3: "crucial")
+                       input_noise:float=0., # Std of Gaussian noise on the training inputs in place of dropout (§5's corruption; 0 for none)
                        **kwargs # Passed to `semi_supervised_learner` (`recipe`, `hidden`, `disc_hidden`, ...)
                       )->AAELearner:
     "§6's model: §5's without the labelled phase, y over `n_clusters`"
     if n_clusters < 2: raise ValueError(f"n_clusters={n_clusters}: clustering needs at least 2 clusters")
-    return semi_supervised_learner(dls, None, n_classes=n_clusters, code_dim=code_dim, input_noise=0., input_dropout=input_dropout,
+    return semi_supervised_learner(dls, None, n_classes=n_clusters, code_dim=code_dim, input_noise=input_noise, input_dropout=input_dropout,
                                    batch_norm=batch_norm, metrics=[ClusterError(), MajorityError(), YConfidence()], **kwargs)
 
 # %% ../nbs/08_clustering.ipynb #65afa651
@@ -77,7 +78,6 @@ class ClusteringExperiment(Experiment):
     "§6's clustering AAE: clusters named on the validation set by their most confident image, test error (Table 3), Figure 9"
     key, command, Config = 'clustering', 'aae_clustering', ClusteringConfig
     description = "Cluster MNIST with the AAE of §6 (Table 3, Figure 9); write results/<name>.json and figures/<name>_clusters.png"
-    refused = ('input_noise',)
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
                                     'z_adversary': Z_ADVERSARIES}
 
@@ -90,7 +90,7 @@ class ClusteringExperiment(Experiment):
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)
-        return clustering_learner(dls, c.n_clusters, c.code_dim, c.input_dropout, c.batch_norm, recipe=c.recipe, hidden=(c.width, c.width),
+        return clustering_learner(dls, c.n_clusters, c.code_dim, c.input_dropout, c.batch_norm, input_noise=c.input_noise, recipe=c.recipe, hidden=(c.width, c.width),
                                   disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
                                   joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
@@ -108,6 +108,7 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     config = dict(n_clusters=c.n_clusters, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width],
                   input_dropout=c.input_dropout, batch_norm=c.batch_norm, regularizer=c.regularizer, architecture=c.architecture,
                   z_adversary=c.z_adversary, **recipe_config(c, rates=ADVERSARY_RATES))
+    if c.input_noise: config['input_noise'] = c.input_noise  # only when given: the files made before it existed stay as they were
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)

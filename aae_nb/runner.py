@@ -166,7 +166,9 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     if c.lr is not None and not c.lr > 0: raise UsageError(f"--lr {c.lr}: a learning rate must be positive")
     if c.input_noise < 0: raise UsageError(f"--input_noise {c.input_noise}: a noise std must be >= 0")
     if not 0 <= c.input_dropout < 1: raise UsageError(f"--input_dropout {c.input_dropout}: a dropout rate must be in [0, 1)")
-    if c.input_noise and c.input_dropout: raise UsageError("give --input_noise or --input_dropout, not both")
+    if c.input_noise and c.input_dropout:
+        default = f" ({exp.command} drops {defaults.input_dropout:.0%} of the inputs by default: add --input_dropout 0)" if defaults.input_dropout else ''
+        raise UsageError("give --input_noise or --input_dropout, not both" + default)
     if c.name is not None and not _plain_name(c.name):
         raise UsageError(f"--name {c.name!r}: give a file name, or one folder and a file name (research/x); --out chooses the root folder")
     if Path(c.out).exists() and not Path(c.out).is_dir(): raise UsageError(f"--out {c.out} is a file: give a folder")
