@@ -46,6 +46,10 @@ def join_processes(device:str|None=None # The device asked for ('cpu', 'cuda'); 
         torch.cuda.set_device(dev)
     elif dev.type != 'cpu': raise ValueError(f"--device {device}: several processes run on 'cpu' (gloo) or 'cuda' (NCCL)")
     if not dist.is_initialized():
+        # torch.distributed.nn's functions take `group.WORLD` as a default argument when the module is first imported, which
+        # torch.optim does (through torch._dynamo). Imported after the group is made, they would keep it, and its gloo threads,
+        # alive past destroy_process_group into Python's teardown, which they abort. Imported first, they hold None.
+        import torch.distributed.nn as _  # noqa: F401
         dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
         # left before Python tears itself down, whoever forgets to: gloo's threads outliving the interpreter abort the process
         atexit.register(leave_processes)

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from fastai.torch_core import no_random
 from aae_nb.data import load_digits_splits, aae_dataloaders, Split, balanced_label_indices
-from aae_nb.distributed import join_processes, leave_processes, world, DataParallel
+from aae_nb.distributed import join_processes, leave_processes, DataParallel
 import aae_nb.distributed as distributed
 from aae_nb.phases import AdversarialRegularizer
 from aae_nb.semisupervised import semi_supervised_learner, BalancedBatches

@@ -1,6 +1,5 @@
 "Checkpointed runs: a semi-supervised run stopped after its first epoch and resumed ends bit for bit as one never stopped, in Python and from the command line."
 import json, os, signal, subprocess, sys, time
-from pathlib import Path
 import pytest
 import torch
 from fastai.callback.core import Callback

@@ -7,7 +7,7 @@ import pytest
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_accelerator import fake_accelerator, DeviceMismatch
-import aae_nb.mmd, aae_nb.vae  # the regularisers register themselves
+import aae_nb.mmd, aae_nb.vae  # noqa: F401 -- the regularisers register themselves
 from aae_nb.basic import BASIC
 from aae_nb.conditioned import CONDITIONED
 from aae_nb.supervised import SUPERVISED

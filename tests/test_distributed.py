@@ -1,5 +1,5 @@
 "Data-parallel training (appendix 15_distributed) with two gloo processes on this CPU: what must hold exactly"
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest, torch
 
@@ -75,3 +75,17 @@ def test_a_script_that_never_leaves_the_group_exits_cleanly(tmp_path):
     for _ in range(3):  # without the exit handler, one try in two or three ends in 'terminate called' (SIGABRT) in the first process
         r = torchrun(w, cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-2000:]
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason="counts the process's threads in /proc (Linux)")
+def test_leaving_the_group_ends_its_threads(tmp_path):
+    "After leave_processes, gloo's threads are gone: none can still be running when Python tears itself down (CI's 'terminate called')"
+    w = str(Path(__file__).parent/'dist_leave_worker.py')
+    counts = {}
+    for how in ('joined', 'plain'):
+        r = torchrun(w, *(['plain'] if how == 'plain' else []), cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        counts[how] = [tuple(map(int, m)) for m in re.findall(r'threads before joining (\d+), after leaving (\d+)', r.stdout)]  # two processes' lines may interleave
+    assert len(counts['joined']) == 2 and all(after == before for before, after in counts['joined']), counts
+    # the control: torch's own init_process_group, then an optimizer, keeps the group's threads after destroy_process_group
+    # (torch 2.13; if this fails, torch no longer keeps the group and join_processes' early import can go)
+    assert all(after > before for before, after in counts['plain']), counts
