@@ -46,10 +46,11 @@ def join_processes(device:str|None=None # The device asked for ('cpu', 'cuda'); 
         torch.cuda.set_device(dev)
     elif dev.type != 'cpu': raise ValueError(f"--device {device}: several processes run on 'cpu' (gloo) or 'cuda' (NCCL)")
     if not dist.is_initialized():
-        # torch.distributed.nn's functions take `group.WORLD` as a default argument when the module is first imported, which
-        # torch.optim does (through torch._dynamo). Imported after the group is made, they would keep it, and its gloo threads,
-        # alive past destroy_process_group into Python's teardown, which they abort. Imported first, they hold None.
-        import torch.distributed.nn as _  # noqa: F401
+        # torch.distributed.nn's functions have `group=group.WORLD` as a default, evaluated when the module is first imported,
+        # which making the first torch.optim optimizer does (through torch._dynamo). Imported after the group is made, they
+        # capture it and keep it, and its gloo threads, alive past destroy_process_group into Python's teardown, where a
+        # leftover thread aborts the process ('terminate called without an active exception'). Imported first, they hold None.
+        import torch.distributed.nn as _  # noqa: F401 -- `as _`: a plain `import torch.distributed.nn` would make `torch` local here
         dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
         # left before Python tears itself down, whoever forgets to: gloo's threads outliving the interpreter abort the process
         atexit.register(leave_processes)
