@@ -81,8 +81,8 @@ def test_leaving_the_group_ends_its_threads(tmp_path):
     "After leave_processes, gloo's threads are gone: none can still be running when Python tears itself down (CI's 'terminate called')"
     w = str(Path(__file__).parent/'dist_leave_worker.py')
     counts = {}
-    for how in ('joined', 'plain'):
-        r = torchrun(w, *(['plain'] if how == 'plain' else []), cwd=tmp_path)
+    for how, args in (('joined', ()), ('plain', ('plain',))):
+        r = torchrun(w, *args, cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-2000:]
         counts[how] = [tuple(map(int, m)) for m in re.findall(r'threads before joining (\d+), after leaving (\d+)', r.stdout)]  # two processes' lines may interleave
     assert len(counts['joined']) == 2 and all(after == before for before, after in counts['joined']), counts
