@@ -150,7 +150,7 @@ PAPER_NUMBERS = {
     'table3_16': PaperNumber('Table 3: 16 clusters', .0955, .0205, ('clustering_16_joint_disc5_classaware_bf16_best_60ep',), '08_clustering'),
     'table3_30': PaperNumber('Table 3: 30 clusters', .041, .0113, ('clustering_30_joint_disc5_classaware_bf16_best_60ep',), '08_clustering'),
     'fig11_2d_1000': PaperNumber('Figure 11: 2-D, 1000 labels', .042, None, ('dimreduction_2d_1000_bn',), '09_dim_reduction'),
-    'fig11_2d_100': PaperNumber('Figure 11: 2-D, 100 labels', .0608, None, ('dimreduction_2d_100_bn_bf16_drop02_50ep',), '09_dim_reduction'),
+    'fig11_2d_100': PaperNumber('Figure 11: 2-D, 100 labels', .0608, None, ('dimreduction_2d_100_bn_bf16_drop02_50ep_lr2e-3',), '09_dim_reduction'),
     'fig11_10d_100': PaperNumber('Figure 11: 10-D, 100 labels', .039, None, ('dimreduction_10d_100_bn_bf16_50ep',), '09_dim_reduction'),
     'fig11_unsupervised': PaperNumber('Figure 11: 2-D, 20 clusters, no labels', .1395, None,
                                       ('dimreduction_2d_unsupervised_20_bn_eta3_drop02_best',), '09_dim_reduction'),
