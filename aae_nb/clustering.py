@@ -15,7 +15,7 @@ from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
-                                   recipe_config, ADVERSARY_RATES)
+                                   recipe_config, check_rates, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
@@ -83,7 +83,7 @@ class ClusteringExperiment(Experiment):
 
     def check(self, c):
         if c.n_clusters < 2: raise UsageError(f"--n_clusters {c.n_clusters}: clustering needs at least 2 clusters")
-        check_z_adversary(c)
+        check_z_adversary(c); check_rates(c)
     def run_name(self, c):
         return (f'clustering_{c.n_clusters}' + option_suffix(c.recipe, c.regularizer, c.architecture, c.batch_norm, batch_norm_default=True)
                 + z_adversary_suffix(c))

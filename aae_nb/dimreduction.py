@@ -15,7 +15,7 @@ from .model import encode_all, ARCHITECTURES
 from .learner import AAELearner
 from .phases import LossTerm
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
-                                   recipe_config, ADVERSARY_RATES)
+                                   recipe_config, check_rates, RATES, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
 from .runner import Experiment, UsageError, option_suffix
@@ -106,6 +106,7 @@ class DimReductionConfig(TwoAdversaryConfig):
     input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
     setting:str='2d_100' # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100' (§7's four)
     eta:float=5. # Hinge distance of the learned heads
+    class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's (the settings with labels); default the recipe's
     z_adversary:str='plain' # The style's discriminator: 'plain' (§7: it sees z alone) or 'class_aware' (it sees z beside y's class or cluster; notebook 15)
 
 def _setting(setting:str)->tuple:
@@ -121,8 +122,10 @@ class DimReductionExperiment(Experiment):
                                     'setting': tuple(PAPER_ERRORS), 'z_adversary': Z_ADVERSARIES}
     def check(self, c):
         if c.eta <= 0: raise UsageError(f"--eta {c.eta}: the distance between heads must be positive")
-        check_z_adversary(c)
+        check_z_adversary(c); check_rates(c)
         n_labels = _setting(c.setting)[2]
+        if c.class_lr_mult is not None and not n_labels:
+            raise UsageError(f"--class_lr_mult sets the classification phase's rate and --setting {c.setting} has no labels: leave it out")
         if n_labels and c.n_train is not None and n_labels > c.n_train:
             raise UsageError(f"--setting {c.setting} labels {n_labels} images but --n_train {c.n_train} keeps fewer: train on more images")
     def run_name(self, c):
@@ -163,7 +166,7 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
     config = dict(setting=c.setting, n_labels=n_labels, n_clusters=n_clusters, code_dim=code_dim, eta=c.eta, fixed_heads=code_dim == 10,
                   n_train=len(learn.dls.train.dataset), hidden=[c.width, c.width], batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer, architecture=c.architecture,
-                  z_adversary=c.z_adversary, **recipe_config(c, rates=ADVERSARY_RATES))
+                  z_adversary=c.z_adversary, **recipe_config(c, rates=RATES if n_labels else ADVERSARY_RATES))  # the class rate where there are labels
     extra = {'heads': heads.tolist(), 'final': last, **naming}
     return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
 

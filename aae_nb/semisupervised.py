@@ -33,7 +33,7 @@ from .results import training_record
 __all__ = ['RECIPES', 'RATES', 'ADVERSARY_RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised',
            'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
            'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
-           'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'recipe_config',
+           'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'check_rates', 'recipe_config',
            'SemiSupervisedConfig', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
@@ -263,6 +263,12 @@ def recipe_overrides(c:RunConfig)->dict:
     "The phase rates `c` sets in place of its recipe's, e.g. `{'disc_lr_mult': 5.0}`"
     return {k: getattr(c, k) for k in RATES if getattr(c, k, None) is not None}
 
+def check_rates(c:RunConfig):
+    "Refuse a rate multiplier that is not positive, or fewer than one prior sample per code (raise `UsageError`): each would train, and train wrong"
+    for k, v in recipe_overrides(c).items():
+        if k == 'y_prior_mult' and v < 1: raise UsageError(f"--y_prior_mult {v}: give at least 1 prior sample per code")
+        if k != 'y_prior_mult' and not v > 0: raise UsageError(f"--{k} {v:g}: a rate multiplier must be positive (it scales the reconstruction's rate)")
+
 def recipe_config(c:TwoAdversaryConfig, rates:tuple=RATES)->dict:
     "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"
     r = RECIPES[c.recipe] | recipe_overrides(c)
@@ -293,7 +299,7 @@ class SemiSupervisedExperiment(Experiment):
             raise UsageError(f"--n_labels {c.n_labels}: a balanced draw needs at least one label of each of the {self.n_classes} classes; give at least {self.n_classes}")
         if c.n_train is not None and c.n_labels > c.n_train:
             raise UsageError(f"--n_labels {c.n_labels} is more than the --n_train {c.n_train} training images: ask for fewer labels")
-        check_z_adversary(c)
+        check_z_adversary(c); check_rates(c)
     def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm)
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
