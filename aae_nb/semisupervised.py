@@ -34,7 +34,7 @@ __all__ = ['RECIPES', 'RATES', 'ADVERSARY_RATES', 'TABLE2', 'SEMI_SUPERVISED', '
            'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
            'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
            'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'check_rates', 'recipe_config',
-           'SemiSupervisedConfig', 'SemiSupervisedExperiment']
+           'SemiSupervisedConfig', 'label_seed', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -283,7 +283,12 @@ class SemiSupervisedConfig(TwoAdversaryConfig):
     n_labels:int=100 # Labelled training images, balanced over the classes (Table 2: 100, 1000, 50000 = all)
     code_dim:int=10 # Size of the style z (A.2.1: 10)
     class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
+    label_seed:int|None=None # Seed of the labelled draw alone; default --seed's (to tell a seed's labels from its training)
     z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
+
+def label_seed(c:SemiSupervisedConfig)->int:
+    "The seed of a run's labelled draw: `--label_seed` where given, else `--seed`"
+    return c.seed if c.label_seed is None else c.label_seed
 
 # %% ../nbs/07_semi_supervised.ipynb #b9adc3f4
 class SemiSupervisedExperiment(Experiment):
@@ -295,6 +300,7 @@ class SemiSupervisedExperiment(Experiment):
     n_classes = 10
 
     def check(self, c):
+        if c.label_seed is not None and c.label_seed < 0: raise UsageError(f"--label_seed {c.label_seed}: give a seed of 0 or more")
         if c.n_labels < self.n_classes:
             raise UsageError(f"--n_labels {c.n_labels}: a balanced draw needs at least one label of each of the {self.n_classes} classes; give at least {self.n_classes}")
         if c.n_train is not None and c.n_labels > c.n_train:
@@ -306,7 +312,7 @@ class SemiSupervisedExperiment(Experiment):
         if c.n_labels > len(train): raise ValueError(f"n_labels={c.n_labels} but there are only {len(train)} training images: ask for fewer labels")
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)
         # all labels (Table 2's last column) takes every image; fewer are drawn evenly over the classes
-        idx = torch.arange(len(train)) if c.n_labels == len(train) else balanced_label_indices(train.y, c.n_labels, seed=c.seed)
+        idx = torch.arange(len(train)) if c.n_labels == len(train) else balanced_label_indices(train.y, c.n_labels, seed=label_seed(c))
         return semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=c.code_dim, recipe=c.recipe,
                                        input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
                                        disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
@@ -323,7 +329,7 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     err = test_error(learn.model, *data['test'])
     paper = TABLE2.get(c.n_labels) if c.dataset == 'mnist' else None
     figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
-    config = dict(n_labels=c.n_labels, n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
+    config = dict(n_labels=c.n_labels, label_seed=label_seed(c), n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, z_adversary=c.z_adversary, **recipe_config(c))
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': last['class_error'], 'final': last,

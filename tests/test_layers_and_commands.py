@@ -89,6 +89,7 @@ BAD_INPUTS = [  # the command line, what its one line of error must say
     (['aae_semi_supervised', '--class_lr_mult', '-1'], '--class_lr_mult -1: a rate multiplier must be positive'),
     (['aae_clustering', '--disc_lr_mult', '0'], '--disc_lr_mult 0: a rate multiplier must be positive'),
     (['aae_dim_reduction', '--setting', '2d_unsupervised_20', '--class_lr_mult', '2'], 'has no labels: leave it out'),
+    (['aae_semi_supervised', '--label_seed', '-1'], '--label_seed -1: give a seed of 0 or more'),
 ]
 
 @pytest.mark.parametrize('argv,says', BAD_INPUTS, ids=[' '.join(a) for a, _ in BAD_INPUTS])
