@@ -103,8 +103,8 @@ class Checkpoint(Callback):
         self._read = None
         if self.resume and self.path.exists():
             ck = read_checkpoint(self.path)
-            if self.config is not None and ck['config'] != self.config:
-                raise ValueError(f"{self.path} was written by a run with other options ({config_difference(ck['config'], self.config)}): "
+            if self.config is not None and (differ := config_difference(ck['config'], self.config)):  # an option added since, at its default (None), is no difference
+                raise ValueError(f"{self.path} was written by a run with other options ({differ}): "
                                  "give the same options to resume it, or another --name")
             self._read = ck
         return self._read

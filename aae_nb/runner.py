@@ -45,7 +45,7 @@ class RunConfig:
     lr:float|None=None # Peak (one-cycle) or initial (paper recipe) learning rate; default the recipe's (Adam: 0.001)
     bs:int=100 # Batch size of every phase
     width:int=1000 # Hidden units in each of the two hidden layers of every network
-    seed:int=0 # Seed of the weights, the labelled draw, the shuffling and the sampling
+    seed:int=0 # Seed of the weights, the shuffling, the sampling and the labelled draw (§5's --label_seed may draw the labels apart)
     n_train:int|None=None # Train on the first N training images only (quick checks)
     dataset:str='mnist' # 'mnist', 'fashion_mnist' (apt install dataset-fashion-mnist) or 'digits' (sklearn's 8x8, tiny checks)
     out:str='.' # Folder that receives results/, figures/ and models/

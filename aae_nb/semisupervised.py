@@ -34,7 +34,7 @@ __all__ = ['RECIPES', 'RATES', 'ADVERSARY_RATES', 'TABLE2', 'SEMI_SUPERVISED', '
            'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
            'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
            'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'check_rates', 'recipe_config',
-           'SemiSupervisedConfig', 'label_seed', 'SemiSupervisedExperiment']
+           'SemiSupervisedConfig', 'draw_seed', 'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -267,7 +267,7 @@ def check_rates(c:RunConfig):
     "Refuse a rate multiplier that is not positive, or fewer than one prior sample per code (raise `UsageError`): each would train, and train wrong"
     for k, v in recipe_overrides(c).items():
         if k == 'y_prior_mult' and v < 1: raise UsageError(f"--y_prior_mult {v}: give at least 1 prior sample per code")
-        if k != 'y_prior_mult' and not v > 0: raise UsageError(f"--{k} {v:g}: a rate multiplier must be positive (it scales the reconstruction's rate)")
+        if k != 'y_prior_mult' and not v > 0: raise UsageError(f"--{k} {v:g}: a rate multiplier must be positive; give one above 0, or leave it out for the recipe's")
 
 def recipe_config(c:TwoAdversaryConfig, rates:tuple=RATES)->dict:
     "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"
@@ -286,7 +286,7 @@ class SemiSupervisedConfig(TwoAdversaryConfig):
     label_seed:int|None=None # Seed of the labelled draw alone; default --seed's (to tell a seed's labels from its training)
     z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
 
-def label_seed(c:SemiSupervisedConfig)->int:
+def draw_seed(c:SemiSupervisedConfig)->int:
     "The seed of a run's labelled draw: `--label_seed` where given, else `--seed`"
     return c.seed if c.label_seed is None else c.label_seed
 
@@ -298,6 +298,7 @@ class SemiSupervisedExperiment(Experiment):
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
                                     'z_adversary': Z_ADVERSARIES}
     n_classes = 10
+    per_seed = ('label_seed',)  # each seed draws its own labels (unless --label_seed): not a difference of configuration
 
     def check(self, c):
         if c.label_seed is not None and c.label_seed < 0: raise UsageError(f"--label_seed {c.label_seed}: give a seed of 0 or more")
@@ -312,7 +313,7 @@ class SemiSupervisedExperiment(Experiment):
         if c.n_labels > len(train): raise ValueError(f"n_labels={c.n_labels} but there are only {len(train)} training images: ask for fewer labels")
         dls = aae_dataloaders(train, data['valid'], bs=c.bs)
         # all labels (Table 2's last column) takes every image; fewer are drawn evenly over the classes
-        idx = torch.arange(len(train)) if c.n_labels == len(train) else balanced_label_indices(train.y, c.n_labels, seed=label_seed(c))
+        idx = torch.arange(len(train)) if c.n_labels == len(train) else balanced_label_indices(train.y, c.n_labels, seed=draw_seed(c))
         return semi_supervised_learner(dls, Split(train.x[idx], train.y[idx]), code_dim=c.code_dim, recipe=c.recipe,
                                        input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
                                        disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
@@ -329,7 +330,8 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     err = test_error(learn.model, *data['test'])
     paper = TABLE2.get(c.n_labels) if c.dataset == 'mnist' else None
     figs = semi_supervised_figures(learn, curve, data['test'], f'{name}: ', paper)
-    config = dict(n_labels=c.n_labels, label_seed=label_seed(c), n_classes=self.n_classes, code_dim=c.code_dim, n_train=len(learn.dls.train.dataset),
+    n_train = len(learn.dls.train.dataset)
+    config = dict(n_labels=c.n_labels, label_seed=draw_seed(c) if c.n_labels < n_train else None, n_classes=self.n_classes, code_dim=c.code_dim, n_train=n_train,
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
                   input_noise=c.input_noise, input_dropout=c.input_dropout, z_adversary=c.z_adversary, **recipe_config(c))
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': last['class_error'], 'final': last,

@@ -38,6 +38,16 @@ def test_other_options_refused(tmp_path):
     with pytest.raises(ValueError, match=r"other options \(lr: None there, 0.002 now\)"):
         SEMI_SUPERVISED.run(out=str(tmp_path), resume=True, lr=0.002, **SMALL)
 
+def test_an_option_added_since_resumes_at_its_default(tmp_path):
+    "A checkpoint written before an option existed (here --label_seed) resumes when the option is left at its default; given, it is refused"
+    with pytest.raises(RunInterrupted): run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path), **SMALL), cbs=[StopIn(1)])
+    (path,) = (tmp_path/'checkpoints').rglob('*.pth')
+    ck = torch.load(path, weights_only=False); assert ck['config'].pop('label_seed') is None; torch.save(ck, path)
+    with pytest.raises(ValueError, match=r"other options \(label_seed: None there, 3 now\)"):
+        SEMI_SUPERVISED.run(out=str(tmp_path), resume=True, label_seed=3, **SMALL)
+    _, r, _ = SEMI_SUPERVISED.run(out=str(tmp_path), resume=True, **SMALL)
+    assert r['extra']['resumed_after_epoch'] == 1
+
 def test_best_epoch_scores_the_epoch_chosen_on_validation(tmp_path):
     "--best_epoch: training is the same, the weights scored are those of the epoch with the lowest validation error, and a resumed run chooses as one never stopped"
     opts = SMALL | dict(epochs=4)
