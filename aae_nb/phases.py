@@ -75,7 +75,7 @@ class RegularizationPhase(EpochMeans, Resumable):
 
     def phase_opt(self, params, lr_mult:float=1.):
         "An optimizer over `params` (this phase's `opt_func`, or the learner's) whose rate follows the reconstruction's × `lr_mult`"
-        if not lr_mult > 0: raise ValueError(f"lr_mult={lr_mult}: a phase's rate is a positive multiple of the reconstruction's")
+        if not lr_mult >= 0: raise ValueError(f"lr_mult={lr_mult}: a phase's rate is a multiple of the reconstruction's, 0 (the phase's step off) or more")
         opt = (self.opt_func or self.learn.opt_func)(list(params), lr=self.learn.lr)
         self._opts.append((opt, lr_mult))
         return opt

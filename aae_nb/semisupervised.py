@@ -264,10 +264,10 @@ def recipe_overrides(c:RunConfig)->dict:
     return {k: getattr(c, k) for k in RATES if getattr(c, k, None) is not None}
 
 def check_rates(c:RunConfig):
-    "Refuse a rate multiplier that is not positive, or fewer than one prior sample per code (raise `UsageError`): each would train, and train wrong"
+    "Refuse a negative rate multiplier, or fewer than one prior sample per code (raise `UsageError`): each would train, and train wrong (0 turns a phase's step off)"
     for k, v in recipe_overrides(c).items():
         if k == 'y_prior_mult' and v < 1: raise UsageError(f"--y_prior_mult {v}: give at least 1 prior sample per code")
-        if k != 'y_prior_mult' and not v > 0: raise UsageError(f"--{k} {v:g}: a rate multiplier must be positive; give one above 0, or leave it out for the recipe's")
+        if k != 'y_prior_mult' and not v >= 0: raise UsageError(f"--{k} {v:g}: a rate multiplier can't be negative; give 0 (that phase's step off) or more, or leave it out for the recipe's")
 
 def recipe_config(c:TwoAdversaryConfig, rates:tuple=RATES)->dict:
     "What a results file records of how the phases were optimised: the recipe with `c`'s overrides, the optimizer, the precision"

@@ -86,8 +86,8 @@ BAD_INPUTS = [  # the command line, what its one line of error must say
     (['aae_basic', '--precision', 'fp16'], "unknown precision 'fp16'"),
     (['aae_basic', '--seed', '1', '--seeds', '0', '1'], 'give --seed or --seeds, not both'),
     (['aae_likelihood', '--resume'], 'aae_likelihood has no use for --resume'),
-    (['aae_semi_supervised', '--class_lr_mult', '-1'], '--class_lr_mult -1: a rate multiplier must be positive'),
-    (['aae_clustering', '--disc_lr_mult', '0'], '--disc_lr_mult 0: a rate multiplier must be positive'),
+    (['aae_semi_supervised', '--class_lr_mult', '-1'], "--class_lr_mult -1: a rate multiplier can't be negative; give 0"),
+    (['aae_clustering', '--disc_lr_mult', '-2'], "--disc_lr_mult -2: a rate multiplier can't be negative"),
     (['aae_dim_reduction', '--setting', '2d_unsupervised_20', '--class_lr_mult', '2'], 'has no labels: leave it out'),
     (['aae_semi_supervised', '--label_seed', '-1'], '--label_seed -1: give a seed of 0 or more'),
 ]
