@@ -11,7 +11,7 @@ from .model import encode_all
 from .categorical import CategoricalAAE
 
 # %% auto #0
-__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'style_probe', 'log_odds',
+__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'confusion', 'style_probe', 'log_odds',
            'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'cluster_members',
            'MajorityError', 'YConfidence']
 
@@ -64,6 +64,14 @@ def predict_classes(model:CategoricalAAE, x:torch.Tensor, bs:int=1000)->torch.Te
 def test_error(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->float:
     "Share of images whose most likely class under q(y|x) is not their label"
     return (predict_classes(model, x) != torch.as_tensor(y)).float().mean().item()
+
+def confusion(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->list:
+    "Counts `[label][most likely class under q(y|x)]` of images `x`: where the errors of `test_error` lie (off the diagonal)"
+    codes = encode_all(model, x)['y']
+    k, y = codes.shape[1], torch.as_tensor(y).long().cpu()
+    if len(y) != len(codes) or y.min() < 0 or y.max() >= k:
+        raise ValueError(f"confusion: give one label in 0..{k - 1} per image ({len(codes)} images, {len(y)} labels{f', from {y.min().item()} to {y.max().item()}' if len(y) else ''})")
+    return torch.bincount(y * k + codes.argmax(1).cpu(), minlength=k * k).view(k, k).tolist()
 
 def style_probe(model:CategoricalAAE, # A two-headed model
                 train, # Images and labels the probes learn from (a `Split` or a dataset with `x` and `y`)
