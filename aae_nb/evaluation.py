@@ -11,9 +11,9 @@ from .model import encode_all
 from .categorical import CategoricalAAE
 
 # %% auto #0
-__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'confusion', 'style_probe', 'log_odds',
-           'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels', 'cluster_members',
-           'MajorityError', 'YConfidence']
+__all__ = ['probe_accuracy', 'code_probe', 'ClassError', 'predict_classes', 'test_error', 'class_confusion', 'style_probe',
+           'log_odds', 'cluster_scores', 'cluster_labels', 'cluster_error', 'ClusterError', 'majority_labels',
+           'cluster_members', 'MajorityError', 'YConfidence']
 
 # %% ../nbs/appendix/02f_evaluation.ipynb #09fd6663
 def probe_accuracy(train_features:torch.Tensor, # Features of the classifiers' training examples, `(n, d)`
@@ -65,13 +65,20 @@ def test_error(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->float:
     "Share of images whose most likely class under q(y|x) is not their label"
     return (predict_classes(model, x) != torch.as_tensor(y)).float().mean().item()
 
-def confusion(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->list:
-    "Counts `[label][most likely class under q(y|x)]` of images `x`: where the errors of `test_error` lie (off the diagonal)"
+def class_confusion(model:CategoricalAAE, # A model whose classes are the labels (§5's, §7's with labels); §6's clusters are not digits: name them with `cluster_labels` first
+                    x:torch.Tensor, # Images
+                    y:torch.Tensor # Their labels, one integer per image
+                   )->list:
+    "Counts `[label][most likely class under q(y|x)]`, a k×k list (JSON-ready): where the errors of `test_error` lie, off the diagonal; in float32, as `test_error`"
+    y = torch.as_tensor(y)
+    if y.ndim != 1 or y.is_floating_point() or len(y) != len(x) or not len(x):
+        raise ValueError(f"{len(x)} images but labels of shape {tuple(y.shape)} ({y.dtype}): give one integer label per image, for at least one image")
     codes = encode_all(model, x)['y']
-    k, y = codes.shape[1], torch.as_tensor(y).long().cpu()
-    if len(y) != len(codes) or y.min() < 0 or y.max() >= k:
-        raise ValueError(f"confusion: give one label in 0..{k - 1} per image ({len(codes)} images, {len(y)} labels{f', from {y.min().item()} to {y.max().item()}' if len(y) else ''})")
-    return torch.bincount(y * k + codes.argmax(1).cpu(), minlength=k * k).view(k, k).tolist()
+    k, y = codes.shape[1], y.long().cpu()
+    if y.min() < 0 or y.max() >= k:
+        raise ValueError(f"labels run from {y.min().item()} to {y.max().item()} but q(y|x) has {k} classes: give labels in 0..{k - 1} "
+                         f"(a model of clusters: name them with cluster_labels first)")
+    return torch.bincount(y * k + codes.argmax(1), minlength=k * k).view(k, k).tolist()
 
 def style_probe(model:CategoricalAAE, # A two-headed model
                 train, # Images and labels the probes learn from (a `Split` or a dataset with `x` and `y`)
