@@ -17,7 +17,7 @@ from .phases import LossTerm
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
                                    recipe_config, check_rates, RATES, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
-from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error
+from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error, class_confusion
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
 
@@ -151,7 +151,7 @@ class DimReductionExperiment(Experiment):
 # %% ../nbs/09_dim_reduction.ipynb #709b481d
 @patch
 def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
-    "Test error of y (with labels), or of §6's cluster naming (without; the majority naming beside it); Figure 11's map"
+    "Test error of y (with labels; where its validation errors lie beside it), or of §6's cluster naming (without; the majority naming beside it); Figure 11's map"
     code_dim, n_clusters, n_labels = _setting(c.setting)
     test, naming = data['test'], {}
     if n_labels: err = test_error(learn.model, *test)
@@ -168,6 +168,7 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
                   input_noise=c.input_noise, input_dropout=c.input_dropout, regularizer=c.regularizer, architecture=c.architecture,
                   z_adversary=c.z_adversary, **recipe_config(c, rates=RATES if n_labels else ADVERSARY_RATES))  # the class rate where there are labels
     extra = {'heads': heads.tolist(), 'final': last, **naming}
+    if n_labels: extra['valid_confusion'] = class_confusion(learn.model, *data['valid'])  # where y's errors lie, label × class (research only)
     return dict(metric='test_error', value=err, paper_value=PAPER_ERRORS[c.setting], config=config, extra=extra, figs=figs)
 
 DIM_REDUCTION = DimReductionExperiment()
