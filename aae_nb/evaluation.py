@@ -70,15 +70,14 @@ def class_confusion(model:CategoricalAAE, # A model whose classes are the labels
                     y:torch.Tensor # Their labels, one integer per image
                    )->list:
     "Counts `[label][most likely class under q(y|x)]`, a k×k list (JSON-ready): where the errors of `test_error` lie, off the diagonal; in float32, as `test_error`"
-    y = torch.as_tensor(y)
+    y, k = torch.as_tensor(y), model.n_classes
     if y.ndim != 1 or y.is_floating_point() or len(y) != len(x) or not len(x):
         raise ValueError(f"{len(x)} images but labels of shape {tuple(y.shape)} ({y.dtype}): give one integer label per image, for at least one image")
-    codes = encode_all(model, x)['y']
-    k, y = codes.shape[1], y.long().cpu()
+    y = y.long().cpu()
     if y.min() < 0 or y.max() >= k:
         raise ValueError(f"labels run from {y.min().item()} to {y.max().item()} but q(y|x) has {k} classes: give labels in 0..{k - 1} "
                          f"(a model of clusters: name them with cluster_labels first)")
-    return torch.bincount(y * k + codes.argmax(1), minlength=k * k).view(k, k).tolist()
+    return torch.bincount(y * k + predict_classes(model, x), minlength=k * k).view(k, k).tolist()
 
 def style_probe(model:CategoricalAAE, # A two-headed model
                 train, # Images and labels the probes learn from (a `Split` or a dataset with `x` and `y`)
