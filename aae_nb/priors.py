@@ -151,11 +151,20 @@ class SwissRoll(Prior):
 
 # %% ../nbs/01_priors.ipynb #00000014
 class Categorical(Prior):
-    "One-hot vectors of a uniform categorical distribution over `n_classes` classes"
-    _params = ('n_classes',)
-    def __init__(self, n_classes:int=10):
+    "One-hot vectors of a categorical distribution over `n_classes` classes: uniform, or in the proportions `probs`"
+    def __init__(self, n_classes:int=10, probs:list|None=None):
         _positive(n_classes=n_classes)
         self.n_classes = self.dim = n_classes
+        self.probs, self._params = None, ('n_classes',)
+        if probs is not None:
+            p = torch.as_tensor(probs, dtype=torch.float64)
+            if p.shape != (n_classes,) or not bool((p >= 0).all()) or not p.sum() > 0:
+                raise ValueError(f"probs must be {n_classes} proportions, none negative and not all zero, one per class; got {list(probs)}")
+            self.probs, self._params = (p / p.sum()).tolist(), ('n_classes', 'probs')
+    def _parts(self, n, labels, device):
+        if self.probs is None or n == 0: return super()._parts(n, labels, device)
+        drawn = torch.multinomial(torch.tensor(self.probs, device=device), n, replacement=True)
+        return drawn if labels is None else torch.where(labels == UNLABELLED, drawn, labels)
     def _sample(self, n, labels, device):
         return torch.nn.functional.one_hot(self._parts(n, labels, device), self.n_classes).float()
 

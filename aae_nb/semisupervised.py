@@ -30,11 +30,12 @@ from .commands import command
 from .results import training_record
 
 # %% auto #0
-__all__ = ['RECIPES', 'RATES', 'ADVERSARY_RATES', 'TABLE2', 'SEMI_SUPERVISED', 'train_semi_supervised', 'aae_semi_supervised',
-           'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase', 'two_part_regularizers',
-           'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve', 'semi_supervised_figures',
-           'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides', 'check_rates', 'recipe_config',
-           'SemiSupervisedConfig', 'draw_seed', 'SemiSupervisedExperiment']
+__all__ = ['RECIPES', 'RATES', 'ADVERSARY_RATES', 'TABLE2', 'CLASS_PRIORS', 'SEMI_SUPERVISED', 'train_semi_supervised',
+           'aae_semi_supervised', 'InputNoise', 'InputDropout', 'BalancedBatches', 'ClassificationPhase',
+           'two_part_regularizers', 'semi_supervised_learner', 'paper_steps', 'semi_supervised_fit', 'learning_curve',
+           'semi_supervised_figures', 'semi_supervised_run_name', 'TwoAdversaryConfig', 'recipe_overrides',
+           'check_rates', 'recipe_config', 'class_proportions', 'SemiSupervisedConfig', 'draw_seed',
+           'SemiSupervisedExperiment']
 
 # %% ../nbs/07_semi_supervised.ipynb #0def99dd
 class InputNoise(Callback):
@@ -178,6 +179,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                             architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
                             joint_adversaries:bool=False, # Both adversaries in one phase: one encoder pass, one generator step (appendix 02e_speed)
                             z_adversary:str='plain', # 'plain' (§5: the z discriminator sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
+                            class_probs:list|None=None, # y's prior in these class proportions (`Categorical`'s `probs`); default uniform, as in the paper
                             **kwargs # The model's (`CategoricalAAE.from_mlp`: `hidden`, `disc_hidden`, `batch_norm`, `combine`, ...), or the recipe's rates to override (`class_lr_mult`, `disc_lr_mult`, `gen_lr_mult`)
                            )->AAELearner:
     "An `AAELearner` on the model of §5: reconstruction, both adversaries, then (with `labelled`) the classification phase"
@@ -194,7 +196,7 @@ def semi_supervised_learner(dls, # `DataLoaders` of the training images (their l
                                     architecture=architecture, **model_kw)
     opt_func = Adam if r['opt'] == 'Adam' else partial(SGD, mom=0.9)
     style_prior = Gaussian(code_dim, style_std)
-    regs = two_part_regularizers(Categorical(n_classes), style_prior, r, regularizer, joint_adversaries, z_adversary)
+    regs = two_part_regularizers(Categorical(n_classes, class_probs), style_prior, r, regularizer, joint_adversaries, z_adversary)
     if input_noise and input_dropout: raise ValueError("give input_noise or input_dropout, not both")
     phases = [InputNoise(input_noise)] if input_noise else [InputDropout(input_dropout)] if input_dropout else []
     metrics = list(metrics or [])
@@ -275,6 +277,12 @@ def recipe_config(c:TwoAdversaryConfig, rates:tuple=RATES)->dict:
     return dict(recipe=c.recipe, joint_adversaries=c.joint_adversaries,
                 **training_record(c, r['opt'], r['schedule'], r['lr'], **{k: r[k] for k in (*rates, 'adv_momentum') if k in r}))  # z_disc_lr_mult where given
 
+CLASS_PRIORS = ('uniform', 'train')  # y's prior: the paper's, or the training split's class proportions (an oracle: it reads every training label)
+
+def class_proportions(y:torch.Tensor, n_classes:int)->list:
+    "Each class's share of the labels `y`"
+    return (torch.bincount(y, minlength=n_classes).double() / len(y)).tolist()
+
 @dataclass
 class SemiSupervisedConfig(TwoAdversaryConfig):
     "A semi-supervised run's options: the shared ones (20 epochs and input noise 0.3 by default), the labels and the style"
@@ -285,6 +293,7 @@ class SemiSupervisedConfig(TwoAdversaryConfig):
     class_lr_mult:float|None=None # Classification phase's learning rate over the reconstruction's; default the recipe's
     label_seed:int|None=None # Seed of the labelled draw alone; default --seed's (to tell a seed's labels from its training)
     z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
+    class_prior:str='uniform' # y's prior: 'uniform' (the paper's) or 'train' (the training split's class proportions, read from all its labels: for research, not Table 2's protocol)
 
 def draw_seed(c:SemiSupervisedConfig)->int:
     "The seed of a run's labelled draw: `--label_seed` where given, else `--seed`"
@@ -296,7 +305,7 @@ class SemiSupervisedExperiment(Experiment):
     key, command, Config = 'semi_supervised', 'aae_semi_supervised', SemiSupervisedConfig
     description = "Train the semi-supervised AAE (§5, Table 2) on MNIST; write results/<name>.json and figures/<name>_*.png"
     choices = Experiment.choices | {'architecture': ARCHITECTURES, 'regularizer': ('adversarial', 'mmd'), 'recipe': tuple(RECIPES),
-                                    'z_adversary': Z_ADVERSARIES}
+                                    'z_adversary': Z_ADVERSARIES, 'class_prior': CLASS_PRIORS}
     n_classes = 10
     per_seed = ('label_seed',)  # each seed draws its own labels (unless --label_seed): not a difference of configuration
 
@@ -318,7 +327,7 @@ class SemiSupervisedExperiment(Experiment):
                                        input_noise=c.input_noise, input_dropout=c.input_dropout, class_bs=c.bs, hidden=(c.width, c.width),
                                        disc_hidden=(c.width, c.width), regularizer=c.regularizer, architecture=c.architecture,
                                        batch_norm=c.batch_norm, joint_adversaries=c.joint_adversaries, z_adversary=c.z_adversary,
-                                       **recipe_overrides(c))
+                                       class_probs=class_proportions(train.y, self.n_classes) if c.class_prior == 'train' else None, **recipe_overrides(c))
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
     def validation_error(self, c): return 'class_error'  # what --best_epoch chooses by
 
@@ -333,7 +342,8 @@ def evaluate(self:SemiSupervisedExperiment, learn, c, data, name, last):
     n_train = len(learn.dls.train.dataset)
     config = dict(n_labels=c.n_labels, label_seed=draw_seed(c) if c.n_labels < n_train else None, n_classes=self.n_classes, code_dim=c.code_dim, n_train=n_train,
                   hidden=[c.width, c.width], regularizer=c.regularizer, architecture=c.architecture, batch_norm=c.batch_norm,
-                  input_noise=c.input_noise, input_dropout=c.input_dropout, z_adversary=c.z_adversary, **recipe_config(c))
+                  input_noise=c.input_noise, input_dropout=c.input_dropout, z_adversary=c.z_adversary, **recipe_config(c),
+                  **({'class_prior': c.class_prior, 'class_probs': class_proportions(learn.dls.train.dataset.y, self.n_classes)} if c.class_prior != 'uniform' else {}))
     extra = {'valid_error_per_epoch': [round(e, 4) for e in curve], 'final_valid_error': last['class_error'], 'final': last,
              'style_probe': style_probe(learn.model, learn.dls.train.dataset, data['test']),
              'valid_confusion': class_confusion(learn.model, *data['valid'])}  # label × class, for research: nothing chooses by it. In float32 as the test
