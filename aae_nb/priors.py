@@ -157,10 +157,12 @@ class Categorical(Prior):
         self.n_classes = self.dim = n_classes
         self.probs, self._params = None, ('n_classes',)
         if probs is not None:
-            p = torch.as_tensor(probs, dtype=torch.float64)
-            if p.shape != (n_classes,) or not bool((p >= 0).all()) or not p.sum() > 0:
-                raise ValueError(f"probs must be {n_classes} proportions, none negative and not all zero, one per class; got {list(probs)}")
-            self.probs, self._params = (p / p.sum()).tolist(), ('n_classes', 'probs')
+            try: p = torch.as_tensor(probs, dtype=torch.float64)
+            except (TypeError, ValueError, RuntimeError): p = None
+            if p is None or p.shape != (n_classes,) or not bool(torch.isfinite(p).all() and (p >= 0).all()) or not p.sum() > 0:
+                raise ValueError(f"probs={probs!r}: give {n_classes} finite shares, one per class, none negative and not all zero (counts will do)")
+            if abs(float(p.sum()) - 1) > 1e-12: p = p / p.sum()  # counts become shares; shares stay exactly as given, so a saved prior rebuilds the same
+            self.probs, self._params = p.tolist(), ('n_classes', 'probs')
     def _parts(self, n, labels, device):
         if self.probs is None or n == 0: return super()._parts(n, labels, device)
         drawn = torch.multinomial(torch.tensor(self.probs, device=device), n, replacement=True)

@@ -249,11 +249,12 @@ class RunInterrupted(Exception):
 
 _NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'compact_model', 'device')  # may change on resuming: also where and with what it runs
 
-_ADDED_LATER = {'best_epoch': False}  # options newer than checkpoints in use: at these values they stay out of the config, so those checkpoints resume
+_ADDED_LATER = {'best_epoch': False}  # options newer than checkpoints in use: at these values they stay out of the config, so those checkpoints resume (a config class adds its own as `added_later`)
 
 def checkpoint_config(c:RunConfig)->dict:
     "The options a checkpoint must share with the run that resumes it (all but where it runs and where files go; an option added later only once set)"
-    return {k: v for k, v in asdict(c).items() if k not in _NOT_CHECKED and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
+    later = _ADDED_LATER | getattr(c, 'added_later', {})
+    return {k: v for k, v in asdict(c).items() if k not in _NOT_CHECKED and not (k in later and v == later[k])}
 
 def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoints'/f'{name}.pth'
 def results_path(c:RunConfig, name:str)->Path: return Path(c.out)/'results'/f'{name}.json'

@@ -248,9 +248,9 @@ def semi_supervised_figures(learn:AAELearner, # A trained semi-supervised learne
 
 # %% ../nbs/07_semi_supervised.ipynb #1edb166d
 def semi_supervised_run_name(n_labels:int, recipe:str='adam', regularizer:str='adversarial', architecture:str='mlp',
-                             batch_norm:bool=False)->str:
+                             batch_norm:bool=False, class_prior:str='uniform')->str:
     "Default name of a semi-supervised run's files, e.g. `semisupervised_100_conv`: a suffix for each option off its default"
-    return f'semisupervised_{n_labels}' + option_suffix(recipe, regularizer, architecture, batch_norm)
+    return f'semisupervised_{n_labels}' + option_suffix(recipe, regularizer, architecture, batch_norm) + ('' if class_prior == 'uniform' else f'_{class_prior}prior')
 
 @dataclass
 class TwoAdversaryConfig(RunConfig):
@@ -294,6 +294,7 @@ class SemiSupervisedConfig(TwoAdversaryConfig):
     label_seed:int|None=None # Seed of the labelled draw alone; default --seed's (to tell a seed's labels from its training)
     z_adversary:str='plain' # The style's discriminator: 'plain' (§5: it sees z alone) or 'class_aware' (it sees z beside y's class; notebook 15)
     class_prior:str='uniform' # y's prior: 'uniform' (the paper's) or 'train' (the training split's class proportions, read from all its labels: for research, not Table 2's protocol)
+    added_later = {'class_prior': 'uniform'}  # not an option: options newer than checkpoints in use, left out of a checkpoint's config at these values so those resume
 
 def draw_seed(c:SemiSupervisedConfig)->int:
     "The seed of a run's labelled draw: `--label_seed` where given, else `--seed`"
@@ -316,7 +317,7 @@ class SemiSupervisedExperiment(Experiment):
         if c.n_train is not None and c.n_labels > c.n_train:
             raise UsageError(f"--n_labels {c.n_labels} is more than the --n_train {c.n_train} training images: ask for fewer labels")
         check_z_adversary(c); check_rates(c)
-    def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm)
+    def run_name(self, c): return semi_supervised_run_name(c.n_labels, c.recipe, c.regularizer, c.architecture, c.batch_norm, c.class_prior)
     def learner(self, c, data):
         train = data['train'] if c.n_train is None else Split(data['train'].x[:c.n_train], data['train'].y[:c.n_train])
         if c.n_labels > len(train): raise ValueError(f"n_labels={c.n_labels} but there are only {len(train)} training images: ask for fewer labels")
