@@ -42,9 +42,13 @@ class Prior:
                              f"[{int(labels.min())}, {int(labels.max())}]: {self!r} has {self.n_classes} parts")
         return labels
 
+    def _draw(self, n, device):
+        "`n` parts drawn at random: uniformly, unless a prior weighs its parts"
+        return torch.randint(self.n_classes, (n,), device=device)
+
     def _parts(self, n, labels, device):
-        "Labels with every `UNLABELLED` replaced by a part drawn uniformly at random"
-        drawn = torch.randint(self.n_classes, (n,), device=device)
+        "Labels with every `UNLABELLED` replaced by a part drawn at random (`_draw`)"
+        drawn = self._draw(n, device)
         return drawn if labels is None else torch.where(labels == UNLABELLED, drawn, labels)
 
     def to_config(self)->dict:
@@ -163,10 +167,9 @@ class Categorical(Prior):
                 raise ValueError(f"probs={probs!r}: give {n_classes} finite shares, one per class, none negative and not all zero (counts will do)")
             if abs(float(p.sum()) - 1) > 1e-12: p = p / p.sum()  # counts become shares; shares stay exactly as given, so a saved prior rebuilds the same
             self.probs, self._params = p.tolist(), ('n_classes', 'probs')
-    def _parts(self, n, labels, device):
-        if self.probs is None or n == 0: return super()._parts(n, labels, device)
-        drawn = torch.multinomial(torch.tensor(self.probs, device=device), n, replacement=True)
-        return drawn if labels is None else torch.where(labels == UNLABELLED, drawn, labels)
+    def _draw(self, n, device):
+        if self.probs is None or n == 0: return super()._draw(n, device)
+        return torch.multinomial(torch.tensor(self.probs, device=device), n, replacement=True)
     def _sample(self, n, labels, device):
         return torch.nn.functional.one_hot(self._parts(n, labels, device), self.n_classes).float()
 
