@@ -345,3 +345,15 @@ def test_aae_dim_reduction_10d_with_batch_norm(tmp_path):
     from aae_nb.model import load_aae
     model, _ = load_aae(tmp_path/'models'/'dimreduction_10d_100_bn.pth')
     assert torch.equal(model.heads.detach().cpu(), 10 * torch.eye(10))
+
+def test_predictions_by_epoch_changes_nothing_the_run_computes(tmp_path):
+    "tools/predictions_by_epoch.py keeps each epoch's validation predictions, and the run it wraps trains and scores as the command alone"
+    import numpy as np
+    tiny = ['--n_train', '600', '--epochs', '2', '--width', '32', '--threads', '1', '--seed', '3']
+    run_tiny(sys.executable, ROOT/'tools'/'predictions_by_epoch.py', 'aae_semi_supervised', *tiny, '--out', tmp_path/'a', '--name', 'tiny')
+    run_tiny('aae_semi_supervised', *tiny, '--out', tmp_path/'b', '--name', 'tiny')
+    a, b = (json.loads((tmp_path/d/'results'/'tiny.json').read_text()) for d in ('a', 'b'))
+    assert a['value'] == b['value'] and a['extra']['history'] == b['extra']['history'] and a['command'] == b['command']
+    p = np.load(tmp_path/'a'/'results'/'tiny_predictions.npz')
+    assert sorted(p) == ['epoch_1', 'epoch_2', 'labels'] and p['labels'].shape == (10_000,)  # the evaluation's passes after the fit are not epochs
+    for e in (1, 2): assert round(float((p[f'epoch_{e}'] != p['labels']).mean()), 4) == a['extra']['history']['class_error'][e - 1]
