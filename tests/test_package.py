@@ -357,3 +357,6 @@ def test_predictions_by_epoch_changes_nothing_the_run_computes(tmp_path):
     p = np.load(tmp_path/'a'/'results'/'tiny_predictions.npz')
     assert sorted(p) == ['epoch_1', 'epoch_2', 'labels'] and p['labels'].shape == (10_000,)  # the evaluation's passes after the fit are not epochs
     for e in (1, 2): assert round(float((p[f'epoch_{e}'] != p['labels']).mean()), 4) == a['extra']['history']['class_error'][e - 1]
+    tiny[tiny.index('--epochs') + 1] = '1'  # a new run of that name, not resumed: a new file, no epoch of the old run left in it
+    run_tiny(sys.executable, ROOT/'tools'/'predictions_by_epoch.py', 'aae_semi_supervised', *tiny, '--out', tmp_path/'a', '--name', 'tiny')
+    assert sorted(np.load(tmp_path/'a'/'results'/'tiny_predictions.npz')) == ['epoch_1', 'labels']

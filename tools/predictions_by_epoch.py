@@ -5,7 +5,7 @@ all); the predictions go beside the results file, as `<name>_predictions.npz` (`
 
     python tools/predictions_by_epoch.py aae_semi_supervised --epochs 64 --seed 4 ... --name research/x --out /tmp/runs
 """
-import sys
+import os, sys
 from pathlib import Path
 import numpy as np
 import torch
@@ -18,11 +18,11 @@ from aae_nb.semisupervised import SEMI_SUPERVISED
 EXPERIMENTS = {e.command: e for e in (DIM_REDUCTION, SEMI_SUPERVISED)}
 
 class PredictionsByEpoch(Callback):
-    "After each validation pass of the fit, the most likely class of every validation image, saved to `path` with the labels (all epochs so far; a resumed run adds to the file)"
+    "After each validation pass of the fit, the most likely class of every validation image, saved to `path` with the labels (all epochs so far; a resumed run adds to its file, any other starts a new one)"
     order = 70
-    def __init__(self, path:Path):
+    def __init__(self, path:Path, resume:bool=False):
         self.path, self.fitting = Path(path), False
-        self.saved = dict(np.load(self.path)) if self.path.exists() else {}
+        self.saved = dict(np.load(self.path)) if resume and self.path.exists() else {}
     def before_fit(self): self.fitting = True
     def after_fit(self): self.fitting = False  # a validation after the fit (the evaluation's) is not an epoch
     def before_validate(self): self.preds, self.labels = [], []
@@ -43,10 +43,11 @@ def main(argv:list):
     args = vars(command_parser(exp).parse_args(argv[1:]))
     args.pop('debug'); seeds = args.pop('seeds')
     if seeds is not None: sys.exit("give one --seed: the predictions are one run's")
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1: sys.exit("run it as one process, not under torchrun: each process would write its own part of the predictions to one file")
     c = exp.Config(**args)
     name = c.name or exp.run_name(c)
     path = results_path(c, name).with_name(Path(name).name + '_predictions.npz')
-    learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path)])
+    learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
     print(exp.report(result)); print(f"wrote {results_path(c, name)} and {path}")
 
 if __name__ == '__main__':
