@@ -360,3 +360,6 @@ def test_predictions_by_epoch_changes_nothing_the_run_computes(tmp_path):
     tiny[tiny.index('--epochs') + 1] = '1'  # a new run of that name, not resumed: a new file, no epoch of the old run left in it
     run_tiny(sys.executable, ROOT/'tools'/'predictions_by_epoch.py', 'aae_semi_supervised', *tiny, '--out', tmp_path/'a', '--name', 'tiny')
     assert sorted(np.load(tmp_path/'a'/'results'/'tiny_predictions.npz')) == ['epoch_1', 'labels']
+    res = subprocess.run([sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', '--epochs', '0', '--out', str(tmp_path/'c')],
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and res.stderr.strip() == 'aae_semi_supervised: error: --epochs 0: give at least 1'  # bad input: one line, no traceback

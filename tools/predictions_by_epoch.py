@@ -1,4 +1,4 @@
-"""Run a command of a run with labels (§5's, §7's labelled maps) and keep, after every epoch, which class q(y|x) gives
+"""Run the command of a run with labels (§5's, §7's labelled maps) and keep, after every epoch, which class q(y|x) gives
 each validation image: research on when a run makes its mistakes. The recorder only reads the codes the validation
 pass has computed, so the run trains and writes exactly what the command alone would (its results file, command and
 all); the predictions go beside the results file, as `<name>_predictions.npz` (`epoch_k`: int8, one per image).
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from fastai.callback.core import Callback
 from aae_nb.commands import command_parser
-from aae_nb.runner import run, results_path
+from aae_nb.runner import run, results_path, UsageError
 from aae_nb.dimreduction import DIM_REDUCTION
 from aae_nb.semisupervised import SEMI_SUPERVISED
 
@@ -47,7 +47,8 @@ def main(argv:list):
     c = exp.Config(**args)
     name = c.name or exp.run_name(c)
     path = results_path(c, name).with_name(Path(name).name + '_predictions.npz')
-    learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
+    try: learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
+    except UsageError as e: sys.exit(f"{exp.command}: error: {' '.join(str(e).split())}")  # bad input: one line, as the command says it
     print(exp.report(result)); print(f"wrote {results_path(c, name)} and {path}")
 
 if __name__ == '__main__':
