@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from fastai.callback.core import Callback
 from aae_nb.commands import command_parser
-from aae_nb.runner import run, results_path, UsageError
+from aae_nb.runner import run, results_path, RunInterrupted, UsageError
 from aae_nb.dimreduction import DIM_REDUCTION
 from aae_nb.semisupervised import SEMI_SUPERVISED
 
@@ -49,6 +49,8 @@ def main(argv:list):
     path = results_path(c, name).with_name(Path(name).name + '_predictions.npz')
     try: learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
     except UsageError as e: sys.exit(f"{exp.command}: error: {' '.join(str(e).split())}")  # bad input: one line, as the command says it
+    except RunInterrupted as e:  # Ctrl-C: the run's checkpoint and the predictions so far are kept; go on through this tool, or the rest goes unrecorded
+        print(f"{exp.command}: {str(e).replace('To go on: ', f'To go on: python {sys.argv[0]} ')}", file=sys.stderr); sys.exit(130)
     print(exp.report(result)); print(f"wrote {results_path(c, name)} and {path}")
 
 if __name__ == '__main__':
