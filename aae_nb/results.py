@@ -148,7 +148,7 @@ PAPER_NUMBERS = {
     'table2_1000': PaperNumber('Table 2: MNIST, 1000 labels', .016, .0008, ('semisupervised_1000_bn_64ep',), '07_semi_supervised'),
     'table2_all': PaperNumber('Table 2: MNIST, all labels', .0085, .0002, ('semisupervised_50000_bn',), '07_semi_supervised'),
     'table3_16': PaperNumber('Table 3: 16 clusters', .0955, .0205, ('clustering_16_joint_disc5_classaware_bf16_best_60ep',), '08_clustering'),
-    'table3_30': PaperNumber('Table 3: 30 clusters', .041, .0113, ('clustering_30_joint_disc5_classaware_bf16_best_60ep',), '08_clustering'),
+    'table3_30': PaperNumber('Table 3: 30 clusters', .041, .0113, ('clustering_30_joint_disc5_classaware_bf16_best_60ep_drop0.1',), '08_clustering'),
     'fig11_2d_1000': PaperNumber('Figure 11: 2-D, 1000 labels', .042, None, ('dimreduction_2d_1000_bn',), '09_dim_reduction'),
     'fig11_2d_100': PaperNumber('Figure 11: 2-D, 100 labels', .0608, None, ('dimreduction_2d_100_bn_bf16_drop02_50ep_lr2e-3',), '09_dim_reduction'),
     'fig11_10d_100': PaperNumber('Figure 11: 10-D, 100 labels', .039, None, ('dimreduction_10d_100_bn_bf16_50ep',), '09_dim_reduction'),
