@@ -1,5 +1,5 @@
 "Checkpointed runs: a semi-supervised run stopped after its first epoch and resumed ends bit for bit as one never stopped, in Python and from the command line."
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys
 import pytest
 import torch
 from fastai.callback.core import Callback
@@ -69,24 +69,19 @@ def test_best_epoch_scores_the_epoch_chosen_on_validation(tmp_path):
     with pytest.raises(ValueError, match=r"other options \(best_epoch: None there, True now\)"):  # a run chooses one way from its first epoch
         SEMI_SUPERVISED.run(out=str(tmp_path/'mixed'), resume=True, best_epoch=True, **opts)
 
-def _cli(*args, out):
-    return [sys.executable, '-c', 'from aae_nb.semisupervised import aae_semi_supervised; aae_semi_supervised()',
-            '--dataset', 'digits', '--epochs', '6', '--width', '128', '--n_labels', '50', '--bs', '50', '--out', str(out), *args]
+def _cli(options, *args, out):
+    return [sys.executable, '-c', 'from aae_nb.semisupervised import aae_semi_supervised; aae_semi_supervised()', *options, '--out', str(out), *args]
 
-def test_ctrl_c_then_resume_from_the_command_line(tmp_path):
+def test_ctrl_c_then_resume_from_the_command_line(tmp_path, tiny_semi_options, stop_after_checkpoint):
     env = os.environ | {'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1'}
-    subprocess.run(_cli('--name', 'run', out=tmp_path/'whole'), env=env, check=True, capture_output=True)
+    subprocess.run(_cli(tiny_semi_options, '--name', 'run', out=tmp_path/'whole'), env=env, check=True, capture_output=True)
     whole = json.loads((tmp_path/'whole'/'results'/'run.json').read_text())
-    p = subprocess.Popen(_cli('--name', 'run', out=tmp_path/'cut'), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ck = tmp_path/'cut'/'checkpoints'/'run.pth'
-    deadline = time.time() + 300
-    while not ck.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.02)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=300)
-    assert p.returncode == 130, err[-2000:]
+    p = subprocess.Popen(_cli(tiny_semi_options, '--name', 'run', out=tmp_path/'cut'), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    status, err = stop_after_checkpoint(p, tmp_path/'cut'/'checkpoints'/'run.pth')
+    assert status == 130, err[-2000:]
     assert 'Ctrl-C: run run stopped in epoch' in err and f"--out {tmp_path/'cut'} --resume" in err, err[-2000:]
     assert not (tmp_path/'cut'/'results').exists()
-    subprocess.run(_cli('--name', 'run', '--resume', out=tmp_path/'cut'), env=env, check=True, capture_output=True)
+    subprocess.run(_cli(tiny_semi_options, '--name', 'run', '--resume', out=tmp_path/'cut'), env=env, check=True, capture_output=True)
     resumed = json.loads((tmp_path/'cut'/'results'/'run.json').read_text())
     assert resumed['value'] == whole['value'] and resumed['extra']['history'] == whole['extra']['history']
     assert resumed['extra']['resumed_after_epoch'] >= 1
@@ -142,15 +137,12 @@ def test_resume_a_series_of_seeds(tmp_path):
     assert agg_cut['values'] == agg_whole['values'] and agg_cut['value'] == agg_whole['value']
     assert agg_cut['command'] == agg_whole['command']
 
-def test_sigterm_stops_after_the_batch_and_keeps_the_checkpoint(tmp_path):
+def test_sigterm_stops_after_the_batch_and_keeps_the_checkpoint(tmp_path, tiny_semi_options, stop_after_checkpoint):
     env = os.environ | {'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1'}
-    p = subprocess.Popen(_cli('--name', 'run', out=tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(_cli(tiny_semi_options, '--name', 'run', out=tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ck = tmp_path/'checkpoints'/'run.pth'
-    deadline = time.time() + 300
-    while not ck.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.02)
-    p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=300)
-    assert p.returncode == 130, err[-2000:]
+    status, err = stop_after_checkpoint(p, ck, signal.SIGTERM)
+    assert status == 130, err[-2000:]
     assert 'SIGTERM: run run stopped in epoch' in err and '--resume' in err and 'Traceback' not in err, err[-2000:]
     from aae_nb.checkpoint import read_checkpoint
     assert read_checkpoint(ck)['epoch'] >= 1 and not (tmp_path/'results').exists()

@@ -364,19 +364,15 @@ def test_predictions_by_epoch_changes_nothing_the_run_computes(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode != 0 and res.stderr.strip() == 'aae_semi_supervised: error: --epochs 0: give at least 1'  # bad input: one line, no traceback
 
-def test_predictions_by_epoch_ctrl_c_then_resume(tmp_path):
+def test_predictions_by_epoch_ctrl_c_then_resume(tmp_path, tiny_semi_options, stop_after_checkpoint):
     "Ctrl-C through tools/predictions_by_epoch.py ends in one line whose command goes on through the tool; going on records every epoch as an unbroken run does"
-    import numpy as np, shlex, signal, time
-    tool = [sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', '--dataset', 'digits', '--epochs', '6',
-            '--width', '128', '--n_labels', '50', '--bs', '50', '--threads', '1', '--name', 'run']
+    import numpy as np, shlex
+    tool = [sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', *tiny_semi_options, '--threads', '1', '--name', 'run']
     env = dict(os.environ, MPLBACKEND='Agg', OMP_NUM_THREADS='1')
     subprocess.run(tool + ['--out', str(tmp_path/'whole')], env=env, check=True, capture_output=True)
     p = subprocess.Popen(tool + ['--out', str(tmp_path/'cut')], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ck, deadline = tmp_path/'cut'/'checkpoints'/'run.pth', time.time() + 300
-    while not ck.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.02)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=300)
-    assert p.returncode == 130, err[-2000:]
+    status, err = stop_after_checkpoint(p, tmp_path/'cut'/'checkpoints'/'run.pth')
+    assert status == 130, err[-2000:]
     (line,) = [l for l in err.splitlines() if 'To go on:' in l]
     assert line.startswith('aae_semi_supervised: Ctrl-C: run run stopped in epoch') and 'Traceback' not in err, err[-2000:]
     go_on = shlex.split(line.split('To go on: ')[1])
