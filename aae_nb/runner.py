@@ -245,7 +245,10 @@ def launcher()->str:
 
 # %% ../nbs/appendix/02b_runner.ipynb #e8ead248
 class RunInterrupted(Exception):
-    "A run stopped by Ctrl-C or SIGTERM once its checkpoint was safe; the message says how to resume it"
+    "A run stopped by Ctrl-C or SIGTERM once its checkpoint was safe: `stopped` says where, `resume` is the command that goes on; the message holds both"
+    def __init__(self, stopped:str, resume:str):
+        super().__init__(f"{stopped}. To go on: {resume}")
+        self.stopped, self.resume = stopped, resume
 
 _NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'compact_model', 'device')  # may change on resuming: also where and with what it runs
 
@@ -289,7 +292,7 @@ def _learner_for_run(exp:Experiment, c:RunConfig, data:dict, device, cbs:list):
 def _interrupted(exp:Experiment, c:RunConfig, name:str, ckpt:Checkpoint, done:int)->RunInterrupted:
     "What a run stopped by a signal says: where it stopped, what its checkpoint keeps, and the command that goes on"
     return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in epoch {done + 1} of {c.epochs}; {ckpt.path} keeps "
-                          f"{done} epoch{'s' * (done != 1)}. To go on: {_resume_command(exp, c, name)}")
+                          f"{done} epoch{'s' * (done != 1)}", _resume_command(exp, c, name))
 
 # %% ../nbs/appendix/02b_runner.ipynb #9a6ac3b1
 def run(exp:Experiment, # The experiment

@@ -17,8 +17,10 @@ class StopIn(Callback):
 
 def test_resumed_run_equals_uninterrupted(tmp_path):
     whole, r_whole, _ = SEMI_SUPERVISED.run(out=str(tmp_path/'whole'), **SMALL)
-    with pytest.raises(RunInterrupted, match=r"stopped in epoch 2 of 3; .* keeps 1 epoch\. To go on: aae_semi_supervised .*--resume"):
+    with pytest.raises(RunInterrupted, match=r"stopped in epoch 2 of 3; .* keeps 1 epoch\. To go on: aae_semi_supervised .*--resume") as stop:
         run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path/'cut'), **SMALL), cbs=[StopIn(1)])
+    e = stop.value  # where it stopped and the command that goes on, apart, for a caller that composes its own line
+    assert str(e) == f"{e.stopped}. To go on: {e.resume}" and e.resume.startswith('aae_semi_supervised ') and e.resume.endswith(f"--out {tmp_path/'cut'} --resume")
     assert not (tmp_path/'cut'/'results').exists()  # a stopped run writes no results
     assert (tmp_path/'cut'/'checkpoints'/f"{r_whole['name']}.pth").exists()
     with pytest.raises(UsageError, match='holds an unfinished run of that name: add --resume'):

@@ -50,7 +50,7 @@ def main(argv:list):
     try: learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
     except UsageError as e: sys.exit(f"{exp.command}: error: {' '.join(str(e).split())}")  # bad input: one line, as the command says it
     except RunInterrupted as e:  # Ctrl-C: the run's checkpoint and the predictions so far are kept; go on through this tool, or the rest goes unrecorded
-        print(f"{exp.command}: {str(e).replace('To go on: ', f'To go on: python {sys.argv[0]} ')}", file=sys.stderr); sys.exit(130)
+        print(f"{exp.command}: {e.stopped}. To go on: python {sys.argv[0]} {e.resume}", file=sys.stderr); sys.exit(130)
     print(exp.report(result)); print(f"wrote {results_path(c, name)} and {path}")
 
 if __name__ == '__main__':
