@@ -249,6 +249,7 @@ class RunInterrupted(Exception):
     def __init__(self, stopped:str, resume:str):
         super().__init__(f"{stopped}. To go on: {resume}")
         self.stopped, self.resume = stopped, resume
+    def __reduce__(self): return type(self), (self.stopped, self.resume)  # pickles and copies (to another process) with both parts
 
 _NOT_CHECKED = (*_NOT_RECORDED, 'threads', 'save_model', 'compact_model', 'device')  # may change on resuming: also where and with what it runs
 
