@@ -1,5 +1,5 @@
 "Checkpointed runs: a semi-supervised run stopped after its first epoch and resumed ends bit for bit as one never stopped, in Python and from the command line."
-import json, os, signal, subprocess, sys
+import json, os, pickle, signal, subprocess, sys
 import pytest
 import torch
 from fastai.callback.core import Callback
@@ -21,7 +21,7 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
         run(SEMI_SUPERVISED, SEMI_SUPERVISED.Config(out=str(tmp_path/'cut'), **SMALL), cbs=[StopIn(1)])
     e = stop.value  # where it stopped and the command that goes on, apart, for a caller that composes its own line
     assert str(e) == f"{e.stopped}. To go on: {e.resume}" and e.resume.startswith('aae_semi_supervised ') and e.resume.endswith(f"--out {tmp_path/'cut'} --resume")
-    import pickle; again = pickle.loads(pickle.dumps(e))  # as it would cross to another process
+    again = pickle.loads(pickle.dumps(e))  # as it would cross to another process
     assert (str(again), again.stopped, again.resume) == (str(e), e.stopped, e.resume)
     assert not (tmp_path/'cut'/'results').exists()  # a stopped run writes no results
     assert (tmp_path/'cut'/'checkpoints'/f"{r_whole['name']}.pth").exists()
