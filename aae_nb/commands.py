@@ -12,7 +12,7 @@ from .distributed import leave_processes, world
 from .runner import Experiment, RunInterrupted, UsageError, paper_note, run, run_seeds, value_format
 
 # %% auto #0
-__all__ = ['option_help', 'command_parser', 'full_report', 'command_main', 'command']
+__all__ = ['option_help', 'command_parser', 'full_report', 'usage_exit', 'command_main', 'command']
 
 # %% ../nbs/appendix/02c_commands.ipynb #b9058f9b
 def option_help(config_cls:type)->dict:
@@ -71,6 +71,11 @@ def full_report(exp:Experiment, result:dict)->str:
     stopped = (result.get('extra') or {}).get('stopped_early')
     return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
 
+def usage_exit(exp:Experiment, e:UsageError):
+    "End in bad input's one line on stderr, `<command>: error: <what and the fix>`, and exit status 2 (as argparse does)"
+    print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
+    sys.exit(2)
+
 def command_main(exp:Experiment, argv:list|None=None):
     "Run `exp` from a command line (`argv`, default `sys.argv[1:]`); bad input ends in one line on stderr and exit status 2, a failure of the run itself in its traceback and status 1"
     # returns nothing: a console script's return value becomes its exit status
@@ -88,8 +93,7 @@ def command_main(exp:Experiment, argv:list|None=None):
         sys.exit(130)
     except UsageError as e:  # decided before the run trained; anything else is our bug and keeps its traceback
         if debug: raise
-        print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        sys.exit(2)
+        usage_exit(exp, e)
     except BaseException:
         together = False  # a failure of this process alone: the others may never come
         raise

@@ -362,7 +362,10 @@ def test_predictions_by_epoch_changes_nothing_the_run_computes(tmp_path):
     assert sorted(np.load(tmp_path/'a'/'results'/'tiny_predictions.npz')) == ['epoch_1', 'labels']
     res = subprocess.run([sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', '--epochs', '0', '--out', str(tmp_path/'c')],
                          capture_output=True, text=True)
-    assert res.returncode != 0 and res.stderr.strip() == 'aae_semi_supervised: error: --epochs 0: give at least 1'  # bad input: one line, no traceback
+    assert res.returncode == 2 and res.stderr.strip() == 'aae_semi_supervised: error: --epochs 0: give at least 1'  # bad input: one line, no traceback, as the command's
+    res = subprocess.run([sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', '--seeds', '0', '1', '--out', str(tmp_path/'c')],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip() == "aae_semi_supervised: error: give one --seed: the predictions are one run's"
 
 def test_predictions_by_epoch_ctrl_c_then_resume(tmp_path, tiny_semi_options, stop_after_checkpoint):
     "Ctrl-C through tools/predictions_by_epoch.py ends in one line whose command goes on through the tool; going on records every epoch as an unbroken run does"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastai.callback.core import Callback
-from aae_nb.commands import command_parser
+from aae_nb.commands import command_parser, usage_exit
 from aae_nb.runner import run, results_path, RunInterrupted, UsageError
 from aae_nb.dimreduction import DIM_REDUCTION
 from aae_nb.semisupervised import SEMI_SUPERVISED
@@ -42,13 +42,14 @@ def main(argv:list):
     exp = EXPERIMENTS[argv[0]]
     args = vars(command_parser(exp).parse_args(argv[1:]))
     args.pop('debug'); seeds = args.pop('seeds')
-    if seeds is not None: sys.exit("give one --seed: the predictions are one run's")
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1: sys.exit("run it as one process, not under torchrun: each process would write its own part of the predictions to one file")
-    c = exp.Config(**args)
-    name = c.name or exp.run_name(c)
-    path = results_path(c, name).with_name(Path(name).name + '_predictions.npz')
-    try: learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
-    except UsageError as e: sys.exit(f"{exp.command}: error: {' '.join(str(e).split())}")  # bad input: one line, as the command says it
+    try:
+        if seeds is not None: raise UsageError("give one --seed: the predictions are one run's")
+        if int(os.environ.get('WORLD_SIZE', 1)) > 1: raise UsageError("run it as one process, not under torchrun: each process would write its own part of the predictions to one file")
+        c = exp.Config(**args)
+        name = c.name or exp.run_name(c)
+        path = results_path(c, name).with_name(Path(name).name + '_predictions.npz')
+        learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
+    except UsageError as e: usage_exit(exp, e)  # bad input: one line and status 2, as the command's
     except RunInterrupted as e:  # Ctrl-C: the run's checkpoint and the predictions so far are kept; go on through this tool, or the rest goes unrecorded
         print(f"{exp.command}: {e.stopped}. To go on: python {sys.argv[0]} {e.resume}", file=sys.stderr); sys.exit(130)
     print(exp.report(result)); print(f"wrote {results_path(c, name)} and {path}")
