@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, difflib, os, re, sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import NoReturn
 from fastcore.docments import docments
 from .distributed import leave_processes, world
 from .runner import Experiment, RunInterrupted, UsageError, paper_note, run, run_seeds, value_format
@@ -71,7 +72,7 @@ def full_report(exp:Experiment, result:dict)->str:
     stopped = (result.get('extra') or {}).get('stopped_early')
     return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
 
-def usage_exit(exp:Experiment, e:UsageError):
+def usage_exit(exp:Experiment, e:UsageError)->NoReturn:
     "End in bad input's one line on stderr, `<command>: error: <what and the fix>`, and exit status 2 (as argparse does)"
     print(f"{exp.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
     sys.exit(2)

@@ -366,6 +366,11 @@ def test_predictions_by_epoch_changes_nothing_the_run_computes(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', '--seeds', '0', '1', '--out', str(tmp_path/'c')],
                          capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.strip() == "aae_semi_supervised: error: give one --seed: the predictions are one run's"
+    res = subprocess.run([sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervised', '--out', str(tmp_path/'c')],
+                         capture_output=True, text=True, env=dict(os.environ, WORLD_SIZE='2'))
+    assert res.returncode == 2 and res.stderr.strip().startswith('aae_semi_supervised: error: run it as one process, not under torchrun'), res.stderr
+    res = subprocess.run([sys.executable, str(ROOT/'tools'/'predictions_by_epoch.py'), 'aae_semi_supervized'], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip().endswith('error: give one of aae_dim_reduction, aae_semi_supervised, then its options'), res.stderr
 
 def test_predictions_by_epoch_ctrl_c_then_resume(tmp_path, tiny_semi_options, stop_after_checkpoint):
     "Ctrl-C through tools/predictions_by_epoch.py ends in one line whose command goes on through the tool; going on records every epoch as an unbroken run does"

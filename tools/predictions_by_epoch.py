@@ -38,10 +38,11 @@ class PredictionsByEpoch(Callback):
         np.savez_compressed(self.path, **self.saved)
 
 def main(argv:list):
-    if len(argv) < 2 or argv[0] not in EXPERIMENTS: sys.exit(__doc__)
+    if len(argv) < 2 or argv[0] not in EXPERIMENTS:
+        print(__doc__.strip() + f"\n\nerror: give one of {', '.join(EXPERIMENTS)}, then its options", file=sys.stderr); sys.exit(2)
     exp = EXPERIMENTS[argv[0]]
     args = vars(command_parser(exp).parse_args(argv[1:]))
-    args.pop('debug'); seeds = args.pop('seeds')
+    debug, seeds = args.pop('debug') or os.environ.get('AAE_NB_DEBUG'), args.pop('seeds')
     try:
         if seeds is not None: raise UsageError("give one --seed: the predictions are one run's")
         if int(os.environ.get('WORLD_SIZE', 1)) > 1: raise UsageError("run it as one process, not under torchrun: each process would write its own part of the predictions to one file")
@@ -49,7 +50,9 @@ def main(argv:list):
         name = c.name or exp.run_name(c)
         path = results_path(c, name).with_name(Path(name).name + '_predictions.npz')
         learn, result, _ = run(exp, c, show=True, cbs=[PredictionsByEpoch(path, c.resume)])
-    except UsageError as e: usage_exit(exp, e)  # bad input: one line and status 2, as the command's
+    except UsageError as e:  # bad input: one line and status 2, as the command's (--debug: the traceback)
+        if debug: raise
+        usage_exit(exp, e)
     except RunInterrupted as e:  # Ctrl-C: the run's checkpoint and the predictions so far are kept; go on through this tool, or the rest goes unrecorded
         print(f"{exp.command}: {e.stopped}. To go on: python {sys.argv[0]} {e.resume}", file=sys.stderr); sys.exit(130)
     print(exp.report(result)); print(f"wrote {results_path(c, name)} and {path}")
