@@ -14,6 +14,9 @@ from .model import ARCHITECTURES
 from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
+from .model import encode_all
+from .evaluation import log_odds
+from .speed import Autocast
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
                                    recipe_config, check_rates, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
@@ -22,7 +25,7 @@ from .commands import command
 
 # %% auto #0
 __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'clustering_learner', 'cluster_heads', 'cluster_figure',
-           'ClusteringConfig', 'ClusteringExperiment']
+           'ClusteringConfig', 'ClusteringExperiment', 'validation_pass_scores', 'naming_warning']
 
 # %% ../nbs/08_clustering.ipynb #fda2217d
 @delegates(semi_supervised_learner, but=['labelled', 'n_classes', 'metrics'], keep=True)
@@ -96,6 +99,33 @@ class ClusteringExperiment(Experiment):
     def fit(self, learn, c, show): return semi_supervised_fit(learn, c.epochs, c.recipe, c.lr, show)
     def validation_error(self, c): return 'cluster_error'  # §6's naming on the validation set: what --best_epoch chooses by
 
+# %% ../nbs/08_clustering.ipynb #2118cb76
+def validation_pass_scores(learn:AAELearner, # A clustering learner, trained
+                           x:torch.Tensor # Images (the validation set)
+                          )->torch.Tensor:
+    "The log-odds of q(y|x) as the fit's validation pass computes them for the metrics table: under the learner's autocast (`--precision bf16`) if it has one"
+    dtype = next((cb.dtype for cb in learn.cbs if isinstance(cb, Autocast)), None)
+    with torch.autocast(torch.device(learn.dls.device).type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        logits = encode_all(learn.model, x)['logits']
+    return log_odds(logits).float()  # in the logits' precision, as `ClusterError` computes them
+
+def naming_warning(pass_names:torch.Tensor, # Each cluster's name by the fit's validation pass (`validation_pass_scores`)
+                   names:torch.Tensor, # ... by the evaluation (float32)
+                   test_scores:torch.Tensor, # The test images' cluster scores
+                   test_labels:torch.Tensor, # Their classes
+                   precision:str='bf16', # What the pass computed in
+                   chose:bool=True # Whether the pass chose the epoch (`--best_epoch`)
+                  )->str|None:
+    "One line when the two namings differ (in bfloat16 confident images can tie or swap), with the test error by the pass's names; else `None`"
+    differ = (pass_names != names).nonzero().flatten().tolist()
+    if not differ: return None
+    each = lambda n: ', '.join(str(int(n[i])) for i in differ)
+    many = len(differ) > 1
+    return (f"the per-epoch validation pass ({precision}{'; it chose the epoch' if chose else ''}) names cluster{'s' * many} "
+            f"{', '.join(map(str, differ))} after {each(pass_names)} where the evaluation (fp32) names {'them' if many else 'it'} after {each(names)}: "
+            f"by the pass's names the test error is {cluster_error(test_scores, test_labels, pass_names):.2%}")
+
+
 # %% ../nbs/08_clustering.ipynb #d0d003db
 @patch
 def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
@@ -111,6 +141,10 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     if c.input_noise: config['input_noise'] = c.input_noise  # only when given: the files made before it existed stay as they were
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
+    if c.precision != 'fp32':  # the metrics table's naming (which --best_epoch chose by) came from a pass in c.precision
+        pass_names = cluster_labels(validation_pass_scores(learn, data['valid'].x), data['valid'].y)
+        warning = naming_warning(pass_names, names, test_probs, data['test'].y, c.precision, c.best_epoch)
+        if warning: extra |= {'validation_pass_names': pass_names.tolist(), 'warnings': [warning]}
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)
 
 CLUSTERING = ClusteringExperiment()

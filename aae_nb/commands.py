@@ -64,13 +64,14 @@ def command_parser(exp:Experiment)->argparse.ArgumentParser:
 
 # %% ../nbs/appendix/02c_commands.ipynb #77585f64
 def full_report(exp:Experiment, result:dict)->str:
-    "What a command prints of a result: `exp.report(result)` and what went wrong if the fit stopped early; mean ± std of several seeds"
+    "What a command prints of a result: `exp.report(result)` and a warning line for each of the fit's early stop and the experiment's `extra['warnings']`; mean ± std of several seeds"
     if result.get('std') is not None:
         fmt = value_format(result['metric'])
         return (f"{result['name']}: {result['metric']} {fmt(result['value'])} ± {fmt(result['std'])} over seeds "
                 f"{' '.join(map(str, result['seeds']))} (each: {', '.join(map(fmt, result['values']))}){paper_note(result)}")
-    stopped = (result.get('extra') or {}).get('stopped_early')
-    return exp.report(result) + (f"\nwarning: the fit stopped early, {stopped}" if stopped else '')
+    extra = result.get('extra') or {}
+    warnings = ([f"the fit stopped early, {extra['stopped_early']}"] if extra.get('stopped_early') else []) + extra.get('warnings', [])  # an experiment's own in `extra['warnings']`
+    return exp.report(result) + ''.join(f"\nwarning: {w}" for w in warnings)
 
 def usage_exit(exp:Experiment, e:UsageError)->NoReturn:
     "End in bad input's one line on stderr, `<command>: error: <what and the fix>`, and exit status 2 (as argparse does)"
