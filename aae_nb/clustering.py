@@ -23,7 +23,7 @@ from .commands import command
 
 # %% auto #0
 __all__ = ['TABLE3', 'CLUSTERING', 'train_clustering', 'aae_clustering', 'clustering_learner', 'cluster_heads', 'cluster_figure',
-           'ClusteringConfig', 'ClusteringExperiment', 'validation_pass_scores', 'naming_warning']
+           'ClusteringConfig', 'ClusteringExperiment', 'validation_pass_scores', 'naming_warning', 'pass_naming']
 
 # %% ../nbs/08_clustering.ipynb #fda2217d
 @delegates(semi_supervised_learner, but=['labelled', 'n_classes', 'metrics'], keep=True)
@@ -131,6 +131,18 @@ def naming_warning(pass_names:torch.Tensor, # Each cluster's name by the fit's v
             f"({precision}{', which chose the epoch' if chose else ''}) but {each(names)} by the evaluation (fp32): by the pass's names the test error "
             f"would be {cluster_error(test_scores, test_labels, pass_names):.2%}, not the reported {cluster_error(test_scores, test_labels, names):.2%}")
 
+def pass_naming(learn:AAELearner, # The trained learner
+                c, # The run's options (`precision`, `best_epoch`)
+                data:dict, # The splits
+                names:torch.Tensor, # The clusters' names by the evaluation (float32)
+                test_scores:torch.Tensor # The test images' cluster scores
+               )->dict:
+    "What a results file's `extra` keeps when the fit's validation pass (in `c.precision`) names the clusters otherwise: `validation_pass_names` and the warning; else nothing"
+    if c.precision == 'fp32': return {}  # the pass computed what the evaluation does
+    pass_names = cluster_labels(validation_pass_scores(learn, data['valid'].x), data['valid'].y)
+    warning = naming_warning(pass_names, names, test_scores, data['test'].y, c.precision, c.best_epoch)
+    return {'validation_pass_names': pass_names.tolist(), 'warnings': [warning]} if warning else {}
+
 
 # %% ../nbs/08_clustering.ipynb #d0d003db
 @patch
@@ -147,10 +159,7 @@ def evaluate(self:ClusteringExperiment, learn, c, data, name, last):
     if c.input_noise: config['input_noise'] = c.input_noise  # only when given: the files made before it existed stay as they were
     extra = {'cluster_names': names.tolist(), 'test_images_per_cluster': test_probs.argmax(1).bincount(minlength=c.n_clusters).tolist(),
              'final': last, 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_probs, data['test'].y, majority)}
-    if c.precision != 'fp32':  # the metrics table's naming (which --best_epoch chose by) came from a pass in c.precision
-        pass_names = cluster_labels(validation_pass_scores(learn, data['valid'].x), data['valid'].y)
-        warning = naming_warning(pass_names, names, test_probs, data['test'].y, c.precision, c.best_epoch)
-        if warning: extra |= {'validation_pass_names': pass_names.tolist(), 'warnings': [warning]}
+    extra |= pass_naming(learn, c, data, names, test_probs)  # the metrics table's naming, which --best_epoch chose by, if it differs
     return dict(metric='test_error', value=err, paper_value=TABLE3.get(c.n_clusters), config=config, extra=extra, figs=figs)
 
 CLUSTERING = ClusteringExperiment()

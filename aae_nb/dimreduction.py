@@ -17,6 +17,7 @@ from .phases import LossTerm
 from .semisupervised import (semi_supervised_learner, semi_supervised_fit, RECIPES, TwoAdversaryConfig, recipe_overrides,
                                    recipe_config, check_rates, RATES, ADVERSARY_RATES)
 from .classaware import Z_ADVERSARIES, check_z_adversary, z_adversary_suffix
+from .clustering import pass_naming
 from .evaluation import ClusterError, MajorityError, YConfidence, cluster_labels, cluster_error, cluster_scores, majority_labels, test_error, class_confusion
 from .runner import Experiment, UsageError, option_suffix
 from .commands import command
@@ -159,7 +160,8 @@ def evaluate(self:DimReductionExperiment, learn, c, data, name, last):
         valid_scores, test_scores = cluster_scores(learn.model, data['valid'].x), cluster_scores(learn.model, test.x)
         names, majority = cluster_labels(valid_scores, data['valid'].y), majority_labels(valid_scores, data['valid'].y)
         err = cluster_error(test_scores, test.y, names)
-        naming = {'cluster_names': names.tolist(), 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_scores, test.y, majority)}
+        naming = {'cluster_names': names.tolist(), 'majority_names': majority.tolist(), 'majority_error': cluster_error(test_scores, test.y, majority),
+                  **pass_naming(learn, c, data, names, test_scores)}  # where the metrics table's naming (bf16) differs: notebook 08
     points, heads = representations(learn, test.x), learn.model.heads.detach().cpu()
     if code_dim == 10: proj = circle_projection(10); points, heads = points @ proj, heads @ proj
     figs = {'map': dim_reduction_figure(points, test.y, heads, f'{name}: test images, error {100 * err:.2f}%')}
