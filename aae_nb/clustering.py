@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .data import Split, aae_dataloaders
-from .model import ARCHITECTURES
+from .model import ARCHITECTURES, _eval_batched
 from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, log_odds, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
@@ -103,17 +103,11 @@ def validation_pass_scores(learn:AAELearner, # A clustering learner, trained
                           )->torch.Tensor:
     "The log-odds of q(y|x) as the fit's validation pass computes them for the metrics table: in its batches, on the model's device, the logits under the learner's autocast (`--precision bf16`) if it has one"
     dtype = next((cb.dtype for cb in learn.cbs if isinstance(cb, Autocast)), None)
-    model, was_training = learn.model, learn.model.training
-    dev, out = next(model.parameters()).device, []
-    model.eval()
-    try:
-        with torch.no_grad():
-            for b in x.split(learn.dls.valid.bs):
-                with torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False):
-                    logits = model.encode(b.to(dev))['logits']
-                out.append(log_odds(logits).float().cpu())  # outside autocast, in the logits' precision, as `ClusterError` computes them
-    finally: model.train(was_training)
-    return torch.cat(out)
+    def scores(b):  # one batch, already on the model's device
+        with torch.autocast(b.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False):
+            logits = learn.model.encode(b)['logits']
+        return log_odds(logits).float()  # outside autocast, in the logits' precision, as `ClusterError` computes them
+    with torch.no_grad(): return _eval_batched(learn.model, scores, x, learn.dls.valid.bs)  # eval mode, in batches, on the model's device, as `encode_all`
 
 def naming_warning(pass_names:torch.Tensor, # Each cluster's name by the fit's validation pass (`validation_pass_scores`)
                    names:torch.Tensor, # ... by the evaluation (float32), the names the test error is reported with
