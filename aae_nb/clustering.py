@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .data import Split, aae_dataloaders
-from .model import ARCHITECTURES, _eval_batched
+from .model import ARCHITECTURES, eval_batched
 from .plots import show_grid
 from .evaluation import cluster_scores, cluster_labels, cluster_error, cluster_members, ClusterError, log_odds, majority_labels, MajorityError, YConfidence
 from .learner import AAELearner
@@ -107,7 +107,7 @@ def validation_pass_scores(learn:AAELearner, # A clustering learner, trained
         with torch.autocast(b.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False):
             logits = learn.model.encode(b)['logits']
         return log_odds(logits).float()  # outside autocast, in the logits' precision, as `ClusterError` computes them
-    with torch.no_grad(): return _eval_batched(learn.model, scores, x, learn.dls.valid.bs)  # eval mode, in batches, on the model's device, as `encode_all`
+    with torch.no_grad(): return eval_batched(learn.model, scores, x, learn.dls.valid.bs)  # eval mode, in batches, on the model's device, as `encode_all`
 
 def naming_warning(pass_names:torch.Tensor, # Each cluster's name by the fit's validation pass (`validation_pass_scores`)
                    names:torch.Tensor, # ... by the evaluation (float32), the names the test error is reported with

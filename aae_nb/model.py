@@ -17,7 +17,7 @@ from .conv import conv_encoder_net, conv_decoder_net, init_weights
 __all__ = ['ENCODERS', 'ARCHITECTURES', 'MODEL_KINDS', 'PRETRAINED', 'mlp', 'DeterministicEncoder', 'GaussianEncoder',
            'UniversalApproximatorEncoder', 'MLPDecoder', 'mlp_discriminator', 'discriminator_inputs',
            'AdversarialAutoencoder', 'save_aae', 'replaces', 'register_model_kind', 'pretrained_models', 'load_aae',
-           'encode_all', 'decode_all']
+           'eval_batched', 'encode_all', 'decode_all']
 
 # %% ../nbs/02_model.ipynb #00000005
 def mlp(n_in:int, # Input size
@@ -254,7 +254,7 @@ def load_aae(path:str|Path, # File written by `save_aae`, or the name of a model
 def _model_device(model): return next(model.parameters()).device
 
 @torch.no_grad()
-def _eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int, labels:torch.Tensor|None=None)->torch.Tensor:
+def eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int, labels:torch.Tensor|None=None)->torch.Tensor:
     "`fn` (a method of `model`) applied to `t` (and `labels`, if given) in batches of `bs`, in eval mode on the model's device; result on CPU"
     was_training, dev = model.training, _model_device(model)
     model.eval()
@@ -270,10 +270,10 @@ def _eval_batched(model:nn.Module, fn, t:torch.Tensor, bs:int, labels:torch.Tens
 
 def encode_all(model:AdversarialAutoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "Codes of all images `x`, computed in eval mode in batches of `bs`, on CPU"
-    return _eval_batched(model, model.encode, x, bs)
+    return eval_batched(model, model.encode, x, bs)
 
 def decode_all(model:AdversarialAutoencoder, z:torch.Tensor, bs:int=1000,
                labels:torch.Tensor|None=None # Class of each code, for a decoder that takes labels (§4)
               )->torch.Tensor:
     "Images decoded from all codes `z`, in eval mode in batches of `bs`, on CPU"
-    return _eval_batched(model, model.decode, z, bs, labels)
+    return eval_batched(model, model.decode, z, bs, labels)
