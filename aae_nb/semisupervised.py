@@ -233,7 +233,7 @@ def semi_supervised_figures(learn:AAELearner, # A trained semi-supervised learne
     "The learning curve, and styles of test images decoded with every class (the disentanglement of y and z)"
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(range(1, len(curve) + 1), [100 * e for e in curve], 'o-', label='ours (validation)')
-    if paper is not None: ax.axhline(100 * paper, color='k', ls='--', label=f'paper, 5000 epochs (test): {100 * paper:.2f}%')
+    if paper is not None: ax.axhline(100 * paper, color='k', ls='--', label=f'paper, Table 2 (test): {100 * paper:.2f}%')
     ax.set(xlabel='epoch', ylabel='error %', yscale='log', title=f'{title}classification error'); ax.legend()
     figs = {'curve': fig}
     k, n_rows = learn.model.n_classes, 10
