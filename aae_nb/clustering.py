@@ -107,7 +107,7 @@ def validation_pass_scores(learn:AAELearner, # A clustering learner, trained
         with torch.autocast(b.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False):
             logits = learn.model.encode(b)['logits']
         return log_odds(logits).float()  # outside autocast, in the logits' precision, as `ClusterError` computes them
-    with torch.no_grad(): return eval_batched(learn.model, scores, x, learn.dls.valid.bs)  # eval mode, in batches, on the model's device, as `encode_all`
+    return eval_batched(learn.model, scores, x, learn.dls.valid.bs)  # eval mode, no gradients, in batches, on the model's device, as `encode_all`
 
 def naming_warning(pass_names:torch.Tensor, # Each cluster's name by the fit's validation pass (`validation_pass_scores`)
                    names:torch.Tensor, # ... by the evaluation (float32), the names the test error is reported with
