@@ -170,6 +170,9 @@ class DecoderExplorer(_Shown):
                  label:int=0, # First class, for a decoder that takes one
                  row:bool=True # Show every class with the same style (decoders that take a class)
                 ):
+        if isinstance(codes, dict):  # what encode_all gives for a two-headed model (§5-§7): its parts, not one code
+            raise ValueError(f"codes must be one tensor of 2-D codes (n, 2) for the map, got a dict of {sorted(codes)}: pass its 2-D part "
+                             "(e.g. codes['z'] of a model with a 2-D style), or no codes")
         self.model, self.prior = _model_and_prior(learn_or_model, prior)
         self.n_classes, ranges = label_classes(self.model), slider_ranges(self.prior, n_std)
         if codes is not None and codes.shape[1:] == (self.prior.dim,): ranges = covering(ranges, codes)  # the map and the sliders agree
