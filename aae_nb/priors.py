@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_priors.ipynb #00000001
 from __future__ import annotations
-import math
+import math, numbers
 import torch
 import matplotlib.pyplot as plt
 
@@ -59,14 +59,18 @@ class Prior:
 
 def _positive(**kw):
     for k, v in kw.items():
-        if not v > 0: raise ValueError(f"{k}={v}: it must be positive")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v > 0: raise ValueError(f"{k}={v!r}: it must be a positive number")
+
+def _whole(**kw):
+    for k, v in kw.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1: raise ValueError(f"{k}={v!r}: it must be a whole number, 1 or more")
 
 # %% ../nbs/01_priors.ipynb #00000006
 class Gaussian(Prior):
     "Isotropic Gaussian N(0, std² I) in `dim` dimensions"
     _params = ('dim', 'std')
     def __init__(self, dim:int=2, std:float=1.):
-        _positive(dim=dim, std=std)
+        _whole(dim=dim); _positive(std=std)
         self.dim, self.std = dim, std
     def _sample(self, n, labels, device): return torch.randn(n, self.dim, device=device) * self.std
 
@@ -74,7 +78,7 @@ class Uniform(Prior):
     "Uniform on the box [low, high]^dim"
     _params = ('dim', 'low', 'high')
     def __init__(self, dim:int=2, low:float=-1., high:float=1.):
-        _positive(dim=dim)
+        _whole(dim=dim)
         if not high > low: raise ValueError(f"high={high} must exceed low={low}")
         self.dim, self.low, self.high = dim, low, high
     def _sample(self, n, labels, device): return torch.rand(n, self.dim, device=device) * (self.high - self.low) + self.low
@@ -85,7 +89,7 @@ class MixtureOfGaussians(Prior):
     dim = 2
     _params = ('n_components', 'radius', 'radial_std', 'tangential_std')
     def __init__(self, n_components:int=10, radius:float=4., radial_std:float=1., tangential_std:float=0.25):
-        _positive(n_components=n_components, radius=radius, radial_std=radial_std, tangential_std=tangential_std)
+        _whole(n_components=n_components); _positive(radius=radius, radial_std=radial_std, tangential_std=tangential_std)
         store = dict(n_components=n_components, radius=radius, radial_std=radial_std, tangential_std=tangential_std)
         self.__dict__.update(store)
         self.n_classes = n_components
@@ -127,7 +131,7 @@ class SwissRoll(Prior):
     _params = ('n_classes', 'scale', 'noise')
     theta_range = (math.pi, 4 * math.pi)
     def __init__(self, n_classes:int=10, scale:float=3., noise:float=0.1):
-        _positive(n_classes=n_classes, scale=scale, noise=noise)
+        _whole(n_classes=n_classes); _positive(scale=scale, noise=noise)
         self.n_classes, self.scale, self.noise = n_classes, scale, noise
 
     def axis(self, t:torch.Tensor)->torch.Tensor:
@@ -157,7 +161,7 @@ class SwissRoll(Prior):
 class Categorical(Prior):
     "One-hot vectors of a categorical distribution over `n_classes` classes: uniform, or in the proportions `probs`"
     def __init__(self, n_classes:int=10, probs:list|None=None):
-        _positive(n_classes=n_classes)
+        _whole(n_classes=n_classes)
         self.n_classes = self.dim = n_classes
         self.probs, self._params = None, ('n_classes',)
         if probs is not None:
@@ -214,7 +218,7 @@ def gaussian_components(prior:Prior # A `Gaussian`, `MixtureOfGaussians` or `Fit
         local = torch.diag(torch.tensor([prior.radial_std ** 2, prior.tangential_std ** 2], dtype=f64))
         k = prior.n_components
         return torch.full((k,), 1 / k, dtype=f64), prior.means().to(f64), rot @ local @ rot.transpose(1, 2)
-    raise ValueError(f"{prior!r} is not a mixture of Gaussians, so it has no closed-form density here: "
+    raise ValueError(f"{prior!r} is not a mixture of Gaussians, the only priors whose density is computed here: "
                      "use a regulariser that only samples the prior (the adversary, or MMD with kernel='imq')")
 
 def prior_log_prob(prior:Prior, # A prior with Gaussian components (see `gaussian_components`)
