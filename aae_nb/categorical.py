@@ -70,6 +70,7 @@ class CategoricalAAE(AdversarialAutoencoder):
             if n and (y.min() < 0 or y.max() >= self.n_classes):
                 raise ValueError(f"classes must be in [0, {self.n_classes}), got values in [{int(y.min())}, {int(y.max())}]")
             return F.one_hot(y.long(), self.n_classes).float()
+        if y.shape == (n,): raise ValueError(f"class indices must be integers, got {y.dtype}: pass y.long()")
         if y.shape != (n, self.n_classes):
             raise ValueError(f"y must be ({n}, {self.n_classes}) class probabilities or ({n},) class indices, got {tuple(y.shape)}")
         return y
@@ -112,9 +113,9 @@ def from_mlp(cls:CategoricalAAE,
              output:str='sigmoid', # Decoder output activation
              init_std:float|None=None, # Weight init std; default PyTorch's
              combine:str='concat', # 'concat' (§5, §6) or 'heads' (§7)
-             heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries
+             heads:list|None=None, # Initial W_C for 'heads'; default N(0, 1) entries (ours: the paper gives none)
              learn_heads:bool=True, # Train W_C
-             batch_norm:bool=False, # Batch norm in the encoder (A.3)
+             batch_norm:bool=False, # Batch norm in the encoder (A.3); a convolutional decoder (notebook 14) gets it too
              architecture:str='mlp', # Encoder trunk and decoder: 'mlp', 'conv' or 'fully_conv' (notebook 14)
              channels:tuple=(32, 64), # Channels of the strided convolutions ('conv', 'fully_conv')
              class_aware_style:bool=False # The z discriminator also sees y's class, one-hot (`aae_nb.classaware.ClassAwareStyleRegularizer`)
