@@ -140,7 +140,7 @@ class AdversarialAutoencoder(nn.Module):
     def decode(self, z:torch.Tensor, labels:torch.Tensor|None=None)->torch.Tensor:
         "The image decoded from each code in `z` (with its class in `labels` if the decoder takes labels)"
         if self.code_dim is not None and (z.ndim != 2 or z.shape[1] != self.code_dim):
-            raise ValueError(f"this model decodes codes of shape (n, {self.code_dim}), got {tuple(z.shape)}")
+            raise ValueError(f"this model decodes codes of shape (n, {self.code_dim}), got {tuple(z.shape)}: give one {self.code_dim}-value row per code")
         if self.decoder_classes: z = torch.cat([self._one_hot(labels, z), z], 1)
         elif labels is not None: raise ValueError("this model's decoder takes no labels: call decode(z)")
         return self.decoder(z)
@@ -201,7 +201,7 @@ def from_mlp(cls:AdversarialAutoencoder,
 def save_aae(model:AdversarialAutoencoder, # A model built with `AdversarialAutoencoder.from_mlp`
              prior:Prior, # The prior it was trained with
              path:str|Path, # File to write
-             compact:bool=False # Only what decoding and encoding need: no discriminators, weights in float16 (a third to a quarter of the size)
+             compact:bool=False # Only what decoding and encoding need: no discriminators, weights in float16 (about 40% of the size for the basic model, less with more discriminators)
             )->Path:
     "Save a model, the recipe to rebuild it and its prior to `path`"
     if model.config is None: raise ValueError("save_aae needs a model built by AdversarialAutoencoder.from_mlp; save others with learn.save")
@@ -240,7 +240,10 @@ def load_aae(path:str|Path, # File written by `save_aae`, or the name of a model
             raise FileNotFoundError(f"no model file {path}, and no model of that name comes with aae_nb: give the path of a file "
                                     f"that save_aae (or --save_model) wrote, or one of {pretrained_models()}")
         path = PRETRAINED/f'{path}.pth'
-    d = torch.load(path, map_location=device, weights_only=True)
+    try: d = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e: raise ValueError(f"{path} is not a model file torch can read ({type(e).__name__}): a corrupt or partly written file? Save the model again with save_aae (or --save_model)") from None
+    if not isinstance(d, dict) or 'model_config' not in d:
+        raise ValueError(f"{path} is not a file save_aae wrote (learn.save writes fastai's, without the model's configuration): save the model with save_aae (or --save_model)")
     config = dict(d['model_config'])
     kind = config.pop('kind', 'mlp')
     if kind != 'mlp' and kind.isidentifier() and importlib.util.find_spec(f'aae_nb.{kind}'):
