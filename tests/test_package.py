@@ -137,11 +137,14 @@ def test_benchmarks_import(script, monkeypatch):
         sys.modules.update(saved)
 
 def test_committed_results_are_complete():
-    from aae_nb.results import RESULT_KEYS, read_results
+    from aae_nb.results import RESULT_KEYS, AGGREGATE_KEYS, NOTE_KEYS, read_results
     results = [r for folder in RESULT_FOLDERS.values() for r in read_results(folder)]
     assert results, "no results/*.json committed"
+    allowed = {*RESULT_KEYS, *AGGREGATE_KEYS, *NOTE_KEYS, 'extra', 'name'}  # name: read_result adds the file's stem
     for r in results:
         assert set(RESULT_KEYS) <= set(r), r['name']
+        assert set(r) <= allowed, (r['name'], set(r) - allowed)
+        assert not set(AGGREGATE_KEYS) & set(r) or set(AGGREGATE_KEYS) <= set(r), (r['name'], 'an aggregate needs all of', AGGREGATE_KEYS)
         assert r['wall_seconds'] > 0 and r['epochs'] >= 1 and r['command'], r['name']
 
 def test_research_runs_are_named_by_their_folder():
