@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 # %% auto #0
-__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'NOTE_KEYS', 'PAPER_NUMBERS', 'device_name', 'versions', 'write_result',
+__all__ = ['RESULT_KEYS', 'AGGREGATE_KEYS', 'NOTE_KEYS', 'FILE_KEYS', 'PAPER_NUMBERS', 'device_name', 'versions', 'write_result',
            'read_result', 'read_results', 'write_aggregate', 'results_table', 'PaperNumber', 'results_folder', 'ours',
            'format_number', 'short_device', 'paper_table', 'record_run', 'training_record']
 
@@ -19,6 +19,7 @@ RESULT_KEYS = ('experiment', 'dataset', 'metric', 'value', 'paper_value', 'confi
                'device', 'seed', 'command', 'versions')
 AGGREGATE_KEYS = ('std', 'seeds', 'values', 'runs')  # also in a file that aggregates several seeds' runs (see `write_aggregate`)
 NOTE_KEYS = ('wall_note', 'note')  # optional, written by hand: how the wall time was spent (a run resumed or sharing its CPU), where a file came from (renamed, moved)
+FILE_KEYS = (*RESULT_KEYS, *AGGREGATE_KEYS, *NOTE_KEYS, 'extra')  # every key a results file may hold at its top level, in the order written
 
 def device_name(device:str|torch.device|None=None)->str:
     "A readable name of the machine a run used: the GPU's name, or the CPU's model and core count"
@@ -59,11 +60,11 @@ def write_result(name:str, # File name without `.json`
     "Write `folder/name.json` with every field of `RESULT_KEYS`"
     missing = [k for k in RESULT_KEYS if k not in fields]
     if missing: raise ValueError(f"a result needs {missing} too")
-    unknown = set(fields) - set(RESULT_KEYS) - set(AGGREGATE_KEYS) - set(NOTE_KEYS)
+    unknown = set(fields) - set(FILE_KEYS)
     if unknown: raise ValueError(f"unknown result fields {sorted(unknown)}: put them in `config` or `extra`")
     path = Path(folder)/f'{name}.json'
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: fields[k] for k in (*RESULT_KEYS, *AGGREGATE_KEYS, *NOTE_KEYS) if k in fields}
+    data = {k: fields[k] for k in FILE_KEYS if k in fields}
     if extra: data['extra'] = extra
     path.write_text(json.dumps(data, indent=2, default=float) + '\n')
     return path
