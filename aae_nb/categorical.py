@@ -53,6 +53,8 @@ class CategoricalAAE(AdversarialAutoencoder):
                 ):
         super().__init__(encoder, decoder, discriminators, data_shape)
         if combine not in COMBINES: raise ValueError(f"unknown combine {combine!r}: use one of {COMBINES}")
+        if combine != 'heads' and (heads is not None or not learn_heads):
+            raise ValueError(f"cluster heads (heads, learn_heads) are for combine='heads' (§7); combine={combine!r} decodes (y, z) and has none")
         self.combine, self.n_classes = combine, encoder.n_classes
         if combine == 'heads':
             k, d = encoder.n_classes, encoder.code_dim

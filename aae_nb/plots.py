@@ -18,6 +18,9 @@ def percentile_grid(n:int=20, # Points per side
                     lo:float=0.05, hi:float=0.95 # Range of percentiles covered
                    )->torch.Tensor:
     "`n × n` 2-D codes at evenly spaced percentiles of N(0, std² I), row by row (top row = high second coordinate)"
+    if not (isinstance(n, int) and n >= 1): raise ValueError(f"n={n!r}: give a whole number of points per side, 1 or more")
+    if not 0 < lo < hi < 1: raise ValueError(f"lo={lo}, hi={hi}: give percentiles with 0 < lo < hi < 1 (0 and 1 are infinitely far out)")
+    if not std > 0: raise ValueError(f"std={std}: give the prior's standard deviation, a number above 0")
     q = torch.special.ndtri(torch.linspace(lo, hi, n)) * std
     zy, zx = torch.meshgrid(q.flip(0), q, indexing='ij')
     return torch.stack([zx.flatten(), zy.flatten()], 1)
@@ -26,6 +29,8 @@ def image_grid(images:torch.Tensor, # `(n, 1, h, w)` or `(n, h, w)` images
                nrow:int # Images per row
               )->torch.Tensor:
     "Tile images into one `(rows·h, nrow·w)` image"
+    if not (isinstance(nrow, int) and nrow >= 1): raise ValueError(f"nrow={nrow!r}: give a whole number of images per row, 1 or more")
+    if images.ndim < 2 or not len(images): raise ValueError(f"images of shape {tuple(images.shape)}: give one or more images, `(n, 1, h, w)` or `(n, h, w)`")
     images = images.reshape(len(images), *images.shape[-2:])
     n, h, w = images.shape
     rows = -(-n // nrow)
@@ -64,13 +69,14 @@ def diagram(boxes:dict, # Boxes by name
             size:tuple=(9, 3) # Figure size in inches
            )->plt.Figure:
     "Draw `boxes` and the `arrows` between them; return the figure"
+    for a in arrows:
+        unknown = [n for n in a[:2] if n not in boxes]
+        if unknown: raise ValueError(f"arrow {a[:2]} names no box {unknown[0]!r}: the boxes are {list(boxes)}")
     fig, ax = plt.subplots(figsize=size)
     for b in boxes.values():
         ax.add_patch(FancyBboxPatch((b.x - b.w / 2, b.y - b.h / 2), b.w, b.h, boxstyle='round,pad=0.02', fc=b.color, ec='#334'))
         ax.text(b.x, b.y, b.label, ha='center', va='center', fontsize=11)
     for a in arrows:
-        unknown = [n for n in a[:2] if n not in boxes]
-        if unknown: raise ValueError(f"arrow {a[:2]} names no box {unknown[0]!r}: the boxes are {list(boxes)}")
         s, t = boxes[a[0]], boxes[a[1]]
         (x0, y0), (x1, y1) = _edge(s, t.x, t.y), _edge(t, s.x, s.y)
         ax.annotate('', xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle='-|>', color='#334', lw=1.3))
