@@ -89,7 +89,7 @@ def write_aggregate(name:str, # File name without `.json`
                     command:str, # The command that re-creates them all
                     per_seed:tuple=() # Keys of `config` each seed sets for itself (what it chose, the file it scored): compared without them
                    )->dict:
-    "Write `folder/name.json` for several seeds of one run: mean `value`, sample `std` (n − 1), each seed's `values`; return it"
+    "Write `folder/name.json` for several seeds of one run: mean `value`, sample `std` (n − 1), each seed's `values`, every machine and version they ran on; return it"
     if not results: raise ValueError("no results to aggregate")
     first = results[0]
     def compared(r, k): return {c: v for c, v in r[k].items() if c not in per_seed} if k == 'config' else r[k]
@@ -101,10 +101,15 @@ def write_aggregate(name:str, # File name without `.json`
     values = [float(r['value']) for r in results]
     mean, std = _mean_std(values)
     std = 0. if std is None else std
+    devices = {}
+    for r in results: devices.setdefault(r['device'], []).append(str(r['seed']))
+    device = first['device'] if len(devices) == 1 else '; '.join(f"{d} (seed{'s' * (len(ss) > 1)} {', '.join(ss)})" for d, ss in devices.items())
+    vers = {k: v if all(r['versions'].get(k) == v for r in results) else [r['versions'].get(k) for r in results]
+            for k, v in first['versions'].items()}  # a version the seeds differ in: one per seed, in the seeds' order
     fields = dict(experiment=first['experiment'], dataset=first['dataset'], metric=first['metric'], value=mean,
                   paper_value=first['paper_value'], config=config, epochs=min(r['epochs'] for r in results),
-                  wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=first['device'], seed=None,
-                  command=command, versions=first['versions'], std=std, seeds=[r['seed'] for r in results], values=values,
+                  wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=device, seed=None,
+                  command=command, versions=vers, std=std, seeds=[r['seed'] for r in results], values=values,
                   runs=[Path(r['name']).name for r in results])  # beside the aggregate, in its folder
     write_result(name, folder, **fields)
     return fields | {'name': name, 'extra': {}}
