@@ -112,7 +112,7 @@ class DataParallel(Callback, Resumable):
 
     def before_fit(self):
         self.world = w = world()
-        if w.size > 1 and not dist.is_initialized(): raise RuntimeError("DataParallel needs the process group: call join_processes() first")
+        if not dist.is_initialized(): raise RuntimeError("DataParallel needs torchrun's process group: call join_processes() first, or leave DataParallel out in one process")
         dl = self.learn.dls.train
         if not hasattr(dl, 'shard'): raise TypeError(f"{type(dl).__name__} cannot be sharded: train on an AAEDataLoader (aae_dataloaders)")
         dl.shard(w.rank, w.size)

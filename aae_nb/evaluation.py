@@ -61,19 +61,23 @@ def predict_classes(model:CategoricalAAE, x:torch.Tensor, bs:int=1000)->torch.Te
     return encode_all(model, x, bs)['y'].argmax(1)
 
 # %% ../nbs/appendix/02f_evaluation.ipynb #59f5433f
+def _check_labels(y, n:int, what:str='images')->torch.Tensor:
+    "`y` as a tensor if it holds one integer label for each of `n` examples (n ≥ 1); else one line that says so"
+    y = torch.as_tensor(y)
+    if y.ndim != 1 or y.is_floating_point() or len(y) != n or not n:
+        raise ValueError(f"{n} {what} but labels of shape {tuple(y.shape)} ({y.dtype}): give one integer label per {what[:-1]}, for at least one")
+    return y
+
 def test_error(model:CategoricalAAE, x:torch.Tensor, y:torch.Tensor)->float:
     "Share of images whose most likely class under q(y|x) is not their label"
-    return (predict_classes(model, x) != torch.as_tensor(y)).float().mean().item()
+    return (predict_classes(model, x) != _check_labels(y, len(x))).float().mean().item()
 
 def class_confusion(model:CategoricalAAE, # A model whose classes are the labels (§5's, §7's with labels); §6's clusters are not digits: name them with `cluster_labels` first
                     x:torch.Tensor, # Images
                     y:torch.Tensor # Their labels, one integer per image
                    )->list:
     "Counts `[label][most likely class under q(y|x)]`, a k×k list (JSON-ready): where the errors of `test_error` lie, off the diagonal; in float32, as `test_error`"
-    y, k = torch.as_tensor(y), model.n_classes
-    if y.ndim != 1 or y.is_floating_point() or len(y) != len(x) or not len(x):
-        raise ValueError(f"{len(x)} images but labels of shape {tuple(y.shape)} ({y.dtype}): give one integer label per image, for at least one image")
-    y = y.long().cpu()
+    y, k = _check_labels(y, len(x)).long().cpu(), model.n_classes
     if y.min() < 0 or y.max() >= k:
         raise ValueError(f"labels run from {y.min().item()} to {y.max().item()} but q(y|x) has {k} classes: give labels in 0..{k - 1} "
                          f"(a model of clusters: name them with cluster_labels first)")
@@ -107,6 +111,7 @@ def cluster_labels(probs:torch.Tensor, # q(y|x), or better its log-odds (`cluste
     if probs.ndim != 2 or len(probs) != len(labels):
         raise ValueError(f"probs must be (n, n_clusters) with one row per label; got {tuple(probs.shape)} for {len(labels)} labels")
     if not len(labels): raise ValueError("no labelled examples to name the clusters with")
+    labels = _check_labels(labels, len(probs), 'examples')
     return labels[probs.argmax(0)]
 
 def cluster_error(probs:torch.Tensor, # q(y|x) of the examples to score (the test set), `(n, n_clusters)`
@@ -117,6 +122,7 @@ def cluster_error(probs:torch.Tensor, # q(y|x) of the examples to score (the tes
     probs, labels, names = torch.as_tensor(probs), torch.as_tensor(labels), torch.as_tensor(names)
     if probs.ndim != 2 or probs.shape[1] != len(names):
         raise ValueError(f"probs has shape {tuple(probs.shape)} but there are {len(names)} cluster names: one column per cluster")
+    labels = _check_labels(labels, len(probs), 'examples')
     return (names[probs.argmax(1)] != labels).float().mean().item()
 
 class ClusterError(Metric):

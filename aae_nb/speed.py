@@ -5,6 +5,7 @@
 # %% ../nbs/appendix/02e_speed.ipynb #6533ca6b
 from __future__ import annotations
 from functools import partial
+import warnings
 import torch
 from fastai.learner import Learner
 from fastai.optimizer import Adam, OptimWrapper, SGD
@@ -21,7 +22,7 @@ __all__ = ['fused_adam', 'fused_sgd', 'fused_optimizer', 'Autocast', 'FastLearne
 
 # %% ../nbs/appendix/02e_speed.ipynb #f6fc4ee8
 def fused_adam(params, lr:float=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
-    "fastai's `Adam` (its defaults, weight decay decoupled) as torch's fused `AdamW`, wrapped so that fastai's schedules drive it"
+    "fastai's `Adam` (its defaults, weight decay decoupled, on every parameter: biases and batch norm's too) as torch's fused `AdamW`, wrapped so that fastai's schedules drive it"
     return OptimWrapper(params, partial(torch.optim.AdamW, fused=True), lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
 
 def fused_sgd(params, lr:float=1e-3, mom:float=0.):
@@ -31,8 +32,8 @@ def fused_sgd(params, lr:float=1e-3, mom:float=0.):
 def fused_optimizer(opt_func):
     "The fused equivalent of fastai's `Adam` or `SGD` (or a `partial` of either, its keywords kept); anything else as it is"
     base, kw = (opt_func.func, opt_func.keywords) if isinstance(opt_func, partial) else (opt_func, {})
-    if base is Adam and set(kw) <= {'mom', 'sqr_mom', 'eps', 'wd'}: return partial(fused_adam, **kw)
-    if base is SGD and set(kw) <= {'mom'}: return partial(fused_sgd, **kw)
+    if base is Adam and set(kw) <= {'lr', 'mom', 'sqr_mom', 'eps', 'wd'}: return partial(fused_adam, **kw)
+    if base is SGD and set(kw) <= {'lr', 'mom'}: return partial(fused_sgd, **kw)
     return opt_func
 
 # %% ../nbs/appendix/02e_speed.ipynb #cf058900
@@ -57,14 +58,23 @@ class FastLearner:
                  optimizer:str='fused', # 'fused': torch's fused AdamW/SGD for every phase; 'fastai': fastai's own
                  precision:str='fp32' # 'bf16': forward passes under autocast in bfloat16; 'fp32': none
                 )->Learner:
-        "Swap every phase's optimizer for its fused equivalent and/or run the forward passes in bfloat16 (before `fit`)"
+        "Swap every phase's optimizer for its fused equivalent (or back) and set the forward passes' precision (before `fit`); a second call replaces the first's choices"
         if optimizer not in ('fused', 'fastai'): raise ValueError(f"unknown optimizer {optimizer!r}: use 'fused' or 'fastai'")
         if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}: use one of {tuple(PRECISIONS)}")
+        phases = [cb for cb in self.cbs if isinstance(cb, RegularizationPhase) and cb.opt_func is not None]
         if optimizer == 'fused':
-            self.opt_func, self.opt = fused_optimizer(self.opt_func), None  # fit makes the optimizer anew
+            if getattr(self, 'unfused', None) is None: self.unfused = (self.opt_func, [(cb, cb.opt_func) for cb in phases])  # for 'fastai' later
+            fused = [fused_optimizer(f) for f in (self.opt_func, *(cb.opt_func for cb in phases))]
+            for f, new in zip((self.opt_func, *(cb.opt_func for cb in phases)), fused):
+                if new is f and f not in (fused_adam, fused_sgd) and getattr(f, 'func', None) not in (fused_adam, fused_sgd):
+                    warnings.warn(f"optimizer='fused': no fused form of {f!r}; it is kept as it is (optimizer='fastai' says so)")
+            self.opt_func, self.opt = fused[0], None  # fit makes the optimizer anew
+            for cb, f in zip(phases, fused[1:]): cb.opt_func = f
             torch.optim.AdamW([torch.zeros(1, requires_grad=True)], fused=True)  # torch's first optimizer imports torch._dynamo (~2 s): now, not in the fit's time
-            for cb in self.cbs:
-                if isinstance(cb, RegularizationPhase) and cb.opt_func is not None: cb.opt_func = fused_optimizer(cb.opt_func)
+        elif getattr(self, 'unfused', None) is not None:  # 'fastai' after 'fused': the optimizers it was built with
+            (self.opt_func, saved), self.opt, self.unfused = self.unfused, None, None
+            for cb, f in saved: cb.opt_func = f
+        self.remove_cbs([cb for cb in self.cbs if isinstance(cb, Autocast)])  # the precision asked for, not added to an earlier one
         if PRECISIONS[precision] is not None: self.add_cb(Autocast(PRECISIONS[precision]))
         return self
 
