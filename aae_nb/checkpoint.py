@@ -165,8 +165,8 @@ def before_epoch(self:Checkpoint):
 @patch
 def after_fit(self:Checkpoint):
     self.release_signals()
-    if not self.stopped_by and self.epoch + 1 > self.start and len(self.learn.recorder.values) == self.n_epoch:
-        self._write()  # the last epoch: a failure while evaluating can resume without training again
+    if self.epoch + 1 > self.start and len(self.learn.recorder.values) == self.n_epoch:
+        self._write()  # the last epoch (a stop asked in its validation too): a failure while evaluating, or that stop, resumes without training again
 
 @patch
 def _write(self:Checkpoint):

@@ -95,7 +95,7 @@ def fit_timed(self:AAELearner, epochs:int, lr:float|None=None, show:bool=True,
     if show: fit()
     else:
         with self.no_bar(), self.no_logging(): fit()
-    return time.time() - start, {k: v[-1] for k, v in self.epoch_metrics().items()}
+    return time.time() - start, {k: v[-1] for k, v in self.epoch_metrics().items() if v}  # none if no epoch was complete (a stop, a NaN)
 
 @patch
 def epoch_metrics(self:AAELearner)->dict:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/appendix/02b_runner.ipynb #e2e2f1a7
 from __future__ import annotations
-import os, re, shlex, sys
+import math, os, re, shlex, sys
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from fastcore.basics import patch
@@ -62,7 +62,7 @@ class RunConfig:
     device:str|None=None # Device of the model and batches: 'cpu', 'cuda', 'cuda:1', 'mps'; default CUDA where there is one
     optimizer:str='fused' # 'fused': torch's fused AdamW/SGD for every phase (appendix 02e_speed); 'fastai': fastai's own (the runs before 0.2)
     precision:str='auto' # 'bf16': every forward pass under autocast in bfloat16 (appendix 02e_speed); 'fp32'; 'auto': bf16 on a CPU that computes it natively (AVX512-BF16, AMX), else fp32
-    resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch)
+    resume:bool=False # Continue the run of this name from <out>/checkpoints/<name>.pth (written after every epoch); with no checkpoint there it starts from the first epoch, and says so
     keep_checkpoint:bool=False # Keep the checkpoint once the results are written (default: delete it)
     best_epoch:bool=False # Score the weights of the epoch with the lowest validation error (chosen on validation, never on test), not the last epoch's
 
@@ -163,8 +163,8 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     if c.best_epoch and (not exp.trains or exp.validation_error(c) is None):
         raise UsageError(f"{exp.command} has no validation error to choose an epoch by: leave out --best_epoch")
     _positive(c, 'bs', 'width', 'n_train', 'threads')
-    if c.lr is not None and not c.lr > 0: raise UsageError(f"--lr {c.lr}: a learning rate must be positive")
-    if c.input_noise < 0: raise UsageError(f"--input_noise {c.input_noise}: a noise std must be >= 0")
+    if c.lr is not None and not (c.lr > 0 and math.isfinite(c.lr)): raise UsageError(f"--lr {c.lr}: a learning rate must be a positive number")
+    if not (c.input_noise >= 0 and math.isfinite(c.input_noise)): raise UsageError(f"--input_noise {c.input_noise}: a noise std must be a number >= 0")
     if not 0 <= c.input_dropout < 1: raise UsageError(f"--input_dropout {c.input_dropout}: a dropout rate must be in [0, 1)")
     if c.input_noise and c.input_dropout:
         default = f" ({exp.command} drops {defaults.input_dropout:.0%} of the inputs by default: add --input_dropout 0)" if defaults.input_dropout else ''
@@ -263,12 +263,14 @@ def checkpoint_config(c:RunConfig)->dict:
 def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoints'/f'{name}.pth'
 def results_path(c:RunConfig, name:str)->Path: return Path(c.out)/'results'/f'{name}.json'
 
-def _resume_command(exp, c, name)->str:
-    return command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
+def _resume_command(exp, c, name, seeds=None)->str:
+    return command_for(exp, c, name, seeds) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
 
 def _check_resume(exp, c, name):
     "Never start over on top of unfinished work, never train again a run that is complete"
     ck, done = checkpoint_path(c, name), results_path(c, name)
+    if not c.resume and ck.exists() and done.exists():
+        raise UsageError(f"run {name} is complete ({done}) and kept its checkpoint ({ck}): add --resume to score it again, or delete the checkpoint to train again")
     if not c.resume and ck.exists():
         raise UsageError(f"{ck} holds an unfinished run of that name: add --resume to continue it, or delete the file to start over")
     if c.resume and not ck.exists():
@@ -292,6 +294,12 @@ def _learner_for_run(exp:Experiment, c:RunConfig, data:dict, device, cbs:list):
 
 def _interrupted(exp:Experiment, c:RunConfig, name:str, ckpt:Checkpoint, done:int)->RunInterrupted:
     "What a run stopped by a signal says: where it stopped, what its checkpoint keeps, and the command that goes on"
+    if not ckpt.path.exists():  # stopped in the first epoch: nothing was kept
+        return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in its first epoch, before any was complete: nothing was kept",
+                              command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}'))
+    if done >= c.epochs:  # in the last epoch's validation: the fit was complete, its last state written
+        return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped after its last epoch, before its evaluation; {ckpt.path} keeps all "
+                              f"{done} epochs (--resume evaluates them without training)", _resume_command(exp, c, name))
     return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in epoch {done + 1} of {c.epochs}; {ckpt.path} keeps "
                           f"{done} epoch{'s' * (done != 1)}", _resume_command(exp, c, name))
 
@@ -324,8 +332,12 @@ def run(exp:Experiment, # The experiment
         try: wall, last = exp.fit(learn, c, show)  # from here on, an exception is the run's failure, not the input's
         finally:
             if ckpt is not None: ckpt.release_signals()
+        if exp.trains: learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (Checkpoint, BestEpoch, DataParallel))])  # the fit's alone: an evaluation that validates fires their before_fit again
         if ckpt is not None and ckpt.stopped_by: raise _interrupted(exp, c, name, ckpt, len(learn.recorder.values))
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
+        if exp.trains and epochs == 0:
+            raise UsageError(f"run {name}: " + ("the training loss became NaN or infinite in its first epoch: lower --lr" if ckpt is not None and ckpt.diverged
+                                               else "the fit ended before its first epoch was complete") + ", so there is nothing to evaluate")
         per_epoch = learn.epoch_metrics() if exp.trains else {}
         history = {k: [round(v, 4) for v in vals] for k, vals in per_epoch.items()} if exp.trains else None
         if keep is not None and keep.chosen is not None: last = {k: v[keep.chosen] for k, v in per_epoch.items()}  # the weights' own epoch
@@ -397,6 +409,7 @@ def run_seeds(exp:Experiment, # The experiment
         if c.resume and done.exists() and not checkpoint_path(cs, cs.name).exists():
             results.append(read_result(done))  # finished before the series was stopped
             continue
-        results.append(run(exp, cs, data, show)[1])
+        try: results.append(run(exp, cs, data, show)[1])
+        except RunInterrupted as e: raise RunInterrupted(e.stopped, _resume_command(exp, c, name, seeds)) from None  # the series goes on, not this seed alone
     if None in results: return results, None  # a process other than the first under torchrun: it writes nothing
     with bad_input(): return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds), exp.per_seed)  # e.g. --resume over seeds of other options

@@ -150,3 +150,60 @@ def test_sigterm_stops_after_the_batch_and_keeps_the_checkpoint(tmp_path, tiny_s
     assert 'SIGTERM: run run stopped in epoch' in err and '--resume' in err and 'Traceback' not in err, err[-2000:]
     from aae_nb.checkpoint import read_checkpoint
     assert read_checkpoint(ck)['epoch'] >= 1 and not (tmp_path/'results').exists()
+
+class StopInLastValidation(Callback):
+    "Ask for a stop during the last epoch's validation, as a Ctrl-C there would"
+    def after_batch(self):
+        if self.epoch == self.n_epoch - 1 and not self.training: self.learn.checkpoint.stopped_by = 'Ctrl-C'
+
+def test_a_stop_in_the_last_validation_keeps_every_epoch(tmp_path):
+    "The fit was complete: the checkpoint keeps all its epochs (the last one was lost), the message says so, and --resume only evaluates"
+    from aae_nb.basic import BASIC
+    _, whole, _ = BASIC.run(out=str(tmp_path/'whole'), **BASIC_SMALL)
+    with pytest.raises(RunInterrupted, match=r"stopped after its last epoch, before its evaluation; .* keeps all 3 epochs"):
+        run(BASIC, BASIC.Config(out=str(tmp_path/'cut'), **BASIC_SMALL), cbs=[StopInLastValidation()])
+    from aae_nb.checkpoint import read_checkpoint
+    assert read_checkpoint(tmp_path/'cut'/'checkpoints'/f"{whole['name']}.pth")['epoch'] == 3
+    _, resumed, _ = BASIC.run(out=str(tmp_path/'cut'), resume=True, **BASIC_SMALL)
+    assert resumed['extra']['resumed_after_epoch'] == 3 and resumed['value'] == whole['value']
+
+def test_stopped_or_diverged_in_the_first_epoch(tmp_path):
+    "Nothing was complete: one line each, no IndexError from an empty history, no promise of a checkpoint that does not exist"
+    from aae_nb.basic import BASIC
+    with pytest.raises(RunInterrupted, match="stopped in its first epoch, before any was complete: nothing was kept") as stop:
+        run(BASIC, BASIC.Config(out=str(tmp_path/'a'), **BASIC_SMALL), cbs=[StopIn(0)])
+    assert not stop.value.resume.endswith('--resume')  # the same command again
+    with pytest.raises(UsageError, match="NaN or infinite in its first epoch: lower --lr, so there is nothing to evaluate"):
+        run(BASIC, BASIC.Config(out=str(tmp_path/'b'), **BASIC_SMALL), cbs=[NaNIn(0)])
+
+def test_a_resumed_run_whose_evaluation_validates(tmp_path):
+    "The supervised experiment scores with learn.validate, which fires every callback's before_fit: the checkpoint's must not resume again there"
+    from aae_nb.supervised import SUPERVISED
+    small = dict(dataset='digits', epochs=2, width=32, bs=50, n_probe=500)
+    _, whole, _ = SUPERVISED.run(out=str(tmp_path/'whole'), **small)
+    with pytest.raises(RunInterrupted): run(SUPERVISED, SUPERVISED.Config(out=str(tmp_path/'cut'), **small), cbs=[StopIn(1)])
+    learn, resumed, _ = SUPERVISED.run(out=str(tmp_path/'cut'), resume=True, **small)
+    assert resumed['value'] == whole['value'] and resumed['extra']['resumed_after_epoch'] == 1
+    assert not any(type(cb).__name__ in ('Checkpoint', 'BestEpoch') for cb in learn.cbs)  # the fit's callbacks leave with the fit
+
+def test_an_interrupted_series_resumes_as_a_series(tmp_path, monkeypatch):
+    "The command a stopped seed prints goes on with the whole series (--seeds), not that seed alone"
+    from aae_nb.basic import BASIC
+    from aae_nb import runner
+    real = runner._learner_for_run
+    def stop_seed1(exp, c, data, device, cbs):
+        return real(exp, c, data, device, cbs + ([StopIn(1)] if c.seed == 1 else []))
+    monkeypatch.setattr(runner, '_learner_for_run', stop_seed1)
+    with pytest.raises(RunInterrupted) as stop: BASIC.run_seeds([0, 1], out=str(tmp_path), name='series', **BASIC_SMALL)
+    assert '--seeds 0 1 --name series' in stop.value.resume and stop.value.resume.endswith('--resume'), stop.value.resume
+    assert 'run series_seed1 stopped in epoch 2 of 3' in stop.value.stopped
+
+def test_bad_numbers_refused(tmp_path):
+    for bad, says in (({'lr': float('inf')}, '--lr inf'), ({'input_noise': float('nan')}, '--input_noise nan'), ({'input_noise': float('inf')}, '--input_noise inf')):
+        with pytest.raises(UsageError, match=says): SEMI_SUPERVISED.run(out=str(tmp_path), **SMALL | bad)  # not a NaN traceback epochs later
+
+def test_a_complete_run_with_its_checkpoint_kept(tmp_path):
+    from aae_nb.basic import BASIC
+    BASIC.run(out=str(tmp_path), keep_checkpoint=True, name='kept', **BASIC_SMALL)
+    with pytest.raises(UsageError, match='is complete .* and kept its checkpoint .*: add --resume to score it again'):
+        BASIC.run(out=str(tmp_path), name='kept', **BASIC_SMALL)
