@@ -164,9 +164,9 @@ def before_epoch(self:Checkpoint):
 
 @patch
 def after_fit(self:Checkpoint):
-    self.release_signals()
     if self.epoch + 1 > self.start and len(self.learn.recorder.values) == self.n_epoch:
         self._write()  # the last epoch (a stop asked in its validation too): a failure while evaluating, or that stop, resumes without training again
+    self.release_signals()  # after the write, which every process of a data-parallel fit joins: a Ctrl-C during it still stops after it
 
 @patch
 def _write(self:Checkpoint):

@@ -93,7 +93,7 @@ def command_main(exp:Experiment, argv:list|None=None):
     except RunInterrupted as e:
         if world().main: print(f"{exp.command}: {e}", file=sys.stderr)  # under torchrun every process stops; one says so
         sys.exit(130)
-    except UsageError as e:  # decided before the run trained; anything else is our bug and keeps its traceback
+    except UsageError as e:  # bad input: found before the run trained, or a first epoch that diverged; anything else is our bug and keeps its traceback
         if debug: raise
         usage_exit(exp, e)
     except BaseException:

@@ -14,7 +14,7 @@ from fastai.torch_core import no_random, default_device
 from .data import load_mnist, load_fashion_mnist, load_digits_splits
 from .results import record_run, device_name, versions, write_aggregate, read_result
 from fastai.callback.core import Callback
-from .checkpoint import Checkpoint, Resumable
+from .checkpoint import Checkpoint, Resumable, read_checkpoint
 from .distributed import join_processes, DataParallel, world
 
 # %% auto #0
@@ -264,12 +264,18 @@ def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoint
 def results_path(c:RunConfig, name:str)->Path: return Path(c.out)/'results'/f'{name}.json'
 
 def _resume_command(exp, c, name, seeds=None)->str:
-    return command_for(exp, c, name, seeds) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
+    return (command_for(exp, c, name, seeds) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
+            + (' --keep_checkpoint' if c.keep_checkpoint else ''))
+
+def _complete(ck:Path)->bool:
+    "Whether the checkpoint at `ck` holds every epoch of its fit (a run that kept it); a damaged one does not"
+    try: k = read_checkpoint(ck); return k['epoch'] >= k['n_epoch']
+    except Exception: return False
 
 def _check_resume(exp, c, name):
     "Never start over on top of unfinished work, never train again a run that is complete"
     ck, done = checkpoint_path(c, name), results_path(c, name)
-    if not c.resume and ck.exists() and done.exists():
+    if not c.resume and ck.exists() and done.exists() and _complete(ck):
         raise UsageError(f"run {name} is complete ({done}) and kept its checkpoint ({ck}): add --resume to score it again, or delete the checkpoint to train again")
     if not c.resume and ck.exists():
         raise UsageError(f"{ck} holds an unfinished run of that name: add --resume to continue it, or delete the file to start over")

@@ -207,3 +207,12 @@ def test_a_complete_run_with_its_checkpoint_kept(tmp_path):
     BASIC.run(out=str(tmp_path), keep_checkpoint=True, name='kept', **BASIC_SMALL)
     with pytest.raises(UsageError, match='is complete .* and kept its checkpoint .*: add --resume to score it again'):
         BASIC.run(out=str(tmp_path), name='kept', **BASIC_SMALL)
+
+def test_a_complete_run_rerun_then_stopped_is_unfinished(tmp_path):
+    "Results beside a checkpoint that is not complete (a rerun stopped): the message says unfinished, not complete"
+    from aae_nb.basic import BASIC
+    BASIC.run(out=str(tmp_path), name='again', **BASIC_SMALL)
+    with pytest.raises(RunInterrupted) as stop: run(BASIC, BASIC.Config(out=str(tmp_path), name='again', keep_checkpoint=True, **BASIC_SMALL), cbs=[StopIn(1)])
+    assert stop.value.resume.endswith('--resume --keep_checkpoint')  # the resume command keeps what was asked
+    with pytest.raises(UsageError, match='holds an unfinished run of that name: add --resume'):
+        BASIC.run(out=str(tmp_path), name='again', **BASIC_SMALL)
