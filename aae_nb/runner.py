@@ -302,7 +302,7 @@ def _interrupted(exp:Experiment, c:RunConfig, name:str, ckpt:Checkpoint, done:in
     "What a run stopped by a signal says: where it stopped, what its checkpoint keeps, and the command that goes on"
     if not ckpt.path.exists():  # stopped in the first epoch: nothing was kept
         return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in its first epoch, before any was complete: nothing was kept",
-                              command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}'))
+                              command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + (' --keep_checkpoint' if c.keep_checkpoint else ''))
     if done >= c.epochs:  # in the last epoch's validation: the fit was complete, its last state written
         return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped after its last epoch, before its evaluation; {ckpt.path} keeps all "
                               f"{done} epochs (--resume evaluates them without training)", _resume_command(exp, c, name))
