@@ -263,8 +263,9 @@ def checkpoint_config(c:RunConfig)->dict:
 def checkpoint_path(c:RunConfig, name:str)->Path: return Path(c.out)/'checkpoints'/f'{name}.pth'
 def results_path(c:RunConfig, name:str)->Path: return Path(c.out)/'results'/f'{name}.json'
 
-def _resume_command(exp, c, name, seeds=None)->str:
-    return (command_for(exp, c, name, seeds) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + ' --resume'
+def _resume_command(exp, c, name, seeds=None, resume:bool=True)->str:
+    "The command that goes on with the run here: where it writes, --resume (or, with nothing to resume, the command again), --keep_checkpoint if asked"
+    return (command_for(exp, c, name, seeds) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + (' --resume' if resume else '')
             + (' --keep_checkpoint' if c.keep_checkpoint else ''))
 
 def _complete(ck:Path)->bool:
@@ -302,7 +303,7 @@ def _interrupted(exp:Experiment, c:RunConfig, name:str, ckpt:Checkpoint, done:in
     "What a run stopped by a signal says: where it stopped, what its checkpoint keeps, and the command that goes on"
     if not ckpt.path.exists():  # stopped in the first epoch: nothing was kept
         return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped in its first epoch, before any was complete: nothing was kept",
-                              command_for(exp, c, name) + ('' if c.out == '.' else f' --out {_arg(c.out)}') + (' --keep_checkpoint' if c.keep_checkpoint else ''))
+                              _resume_command(exp, c, name, resume=False))
     if done >= c.epochs:  # in the last epoch's validation: the fit was complete, its last state written
         return RunInterrupted(f"{ckpt.stopped_by}: run {name} stopped after its last epoch, before its evaluation; {ckpt.path} keeps all "
                               f"{done} epochs (--resume evaluates them without training)", _resume_command(exp, c, name))

@@ -64,8 +64,9 @@ class FastLearner:
         phases = [cb for cb in self.cbs if isinstance(cb, RegularizationPhase) and cb.opt_func is not None]
         if optimizer == 'fused':
             if getattr(self, 'unfused', None) is None: self.unfused = (self.opt_func, [(cb, cb.opt_func) for cb in phases])  # for 'fastai' later
-            fused = [fused_optimizer(f) for f in (self.opt_func, *(cb.opt_func for cb in phases))]
-            for f, new in zip((self.opt_func, *(cb.opt_func for cb in phases)), fused):
+            olds = (self.opt_func, *(cb.opt_func for cb in phases))
+            fused = [fused_optimizer(f) for f in olds]
+            for f, new in zip(olds, fused):
                 if new is f and f not in (fused_adam, fused_sgd) and getattr(f, 'func', None) not in (fused_adam, fused_sgd):
                     warnings.warn(f"optimizer='fused': no fused form of {f!r}; it is kept as it is (optimizer='fastai' says so)")
             self.opt_func, self.opt = fused[0], None  # fit makes the optimizer anew
