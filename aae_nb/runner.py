@@ -148,7 +148,7 @@ def _plain_name(name:str)->bool:
     "A run's name: `x`, or one folder and `x` (`research/x`: results/research/x.json, figures/research/x_*.png, ...)"
     return 1 <= len(ps := name.split('/')) <= 2 and all(p and p not in ('.', '..') and '\\' not in p for p in ps)
 
-def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come from the caller: any `dataset` name goes
+def check_config(exp:Experiment, c:RunConfig, data:dict|None=None # Splits from the caller: any `dataset` name goes, but named `Splits` must match it
                 ):
     "The checks of `c` every run shares, then `exp.check`: all before data is loaded or a model built"
     if not isinstance(c, exp.Config): raise UsageError(f"{exp.command} takes a {exp.Config.__name__}, not a {type(c).__name__}")
@@ -156,8 +156,11 @@ def check_config(exp:Experiment, c:RunConfig, data_given:bool=False # Data come 
     for n in exp.refused:
         if getattr(c, n) != getattr(defaults, n):
             raise UsageError(f"{exp.command} has no use for --{n}: leave it out")
+    named = getattr(data, 'dataset', None)  # `Splits` say which data they are; a plain dict does not
+    if named is not None and named != c.dataset:
+        raise UsageError(f"the data given are {named}, but the run's dataset is {c.dataset}: pass dataset={named!r}")
     for n, allowed in exp.choices.items():
-        if n == 'dataset' and data_given: continue
+        if n == 'dataset' and data is not None: continue
         if getattr(c, n) not in allowed: raise UsageError(f"unknown {n} {getattr(c, n)!r}: use one of {tuple(allowed)}")
     if 'epochs' not in exp.refused: _positive(c, 'epochs')
     if c.best_epoch and (not exp.trains or exp.validation_error(c) is None):
@@ -319,7 +322,7 @@ def run(exp:Experiment, # The experiment
        )->tuple:
     "Check, train (checkpointed; data-parallel under torchrun), evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
     c = exp.Config() if config is None else config
-    check_config(exp, c, data is not None)
+    check_config(exp, c, data)
     c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
     if exp.trains: _check_resume(exp, c, name)
@@ -328,6 +331,7 @@ def run(exp:Experiment, # The experiment
     with bad_input(): w, device = join_processes(c.device) if exp.trains else (None, c.device)  # one process, or each of torchrun's (appendix 15_distributed)
     parallel = w is not None and w.size > 1
     show = show and not (parallel and not w.main)  # one progress bar and table: the first process's
+    data_given = data is not None
     with bad_input(): data = data or exp.load_data(c)  # a missing or damaged data cache
     ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c) | ({'world_size': w.size} if parallel else {}), resume=c.resume,
                       write=not parallel or w.main) if exp.trains else None
@@ -352,14 +356,16 @@ def run(exp:Experiment, # The experiment
         if parallel and not w.main: return learn, None, {}  # the first process evaluates and writes
         ev = exp.evaluate(learn, c, data, name, last)
     if ckpt is not None: wall += ckpt.seconds_before  # the epochs of earlier sessions
+    unnamed = data_given and getattr(data, 'dataset', None) is None  # the caller's own dict: the run cannot tell what it holds
     result = dict(experiment=exp.key, dataset=c.dataset, metric=ev['metric'], value=ev['value'],
-                  paper_value=ev.get('paper_value') if c.dataset == 'mnist' else None,
+                  paper_value=ev.get('paper_value') if c.dataset == 'mnist' and not unnamed else None,
                   config=ev['config'] | ({'epochs_asked': c.epochs, 'world_size': w.size, 'global_bs': c.bs * w.size} if exp.trains else {})
                          | ({'best_epoch': True} if c.best_epoch else {}),
                   epochs=epochs, wall_seconds=round(wall, 1), device=device_name(exp.device(learn)) + (f', {w.size} processes' if parallel else ''),
                   seed=c.seed, command=command_for(exp, c, name), versions=made_by)
     extra = ev.get('extra') or {}
     if exp.trains: extra |= {'seconds_per_epoch': round(wall / max(epochs, 1), 1), 'history': history}
+    if unnamed: extra['data'] = f"given by the caller as a plain dict, so not known to be {c.dataset}: no paper value beside it (load_mnist and the other loaders return named Splits)"
     if stopped: extra['stopped_early'] = stopped
     if keep is not None and keep.chosen is not None: extra |= {'chosen_epoch': keep.chosen + 1, 'chosen_on': keep.metric}
     if ckpt is not None and ckpt.start: extra['resumed_after_epoch'] = ckpt.start
@@ -405,7 +411,7 @@ def run_seeds(exp:Experiment, # The experiment
     c = exp.Config() if config is None else config
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds): raise UsageError(f"--seeds {' '.join(map(str, seeds))}: give distinct seeds, e.g. --seeds 0 1 2")
-    for s in seeds: check_config(exp, replace(c, seed=s), data is not None)  # every seed's options, before the first trains
+    for s in seeds: check_config(exp, replace(c, seed=s), data)  # every seed's options, before the first trains
     c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
     with bad_input(): data = data or exp.load_data(c)

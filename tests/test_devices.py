@@ -43,7 +43,7 @@ def test_likelihood_of_a_model_trained_on_a_device(tmp_path):
     from aae_nb.data import load_digits_splits
     with fake_accelerator():
         BASIC.run(out=str(tmp_path), name='m', **TINY)
-        _, result, _ = LIKELIHOOD.run(data=load_digits_splits(), out=str(tmp_path), model=str(tmp_path/'models'/'m.pth'), n_samples=100)
+        _, result, _ = LIKELIHOOD.run(data=load_digits_splits(), dataset='digits', out=str(tmp_path), model=str(tmp_path/'models'/'m.pth'), n_samples=100)
     assert result['epochs'] == 1
 
 def test_the_check_catches_mixed_devices():

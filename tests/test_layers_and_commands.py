@@ -172,3 +172,17 @@ def test_recorded_command_recreates_its_file(tmp_path, name):
     r = json.loads((tmp_path/'results'/f'{name}.json').read_text())
     assert r['command'].split()[0] == command[0] and r['epochs'] == 1
     assert list((tmp_path/'figures').glob(f'{name}_*.png')), "its figures are not beside its results file's name"
+
+def test_data_given_are_recorded_as_what_they_are(tmp_path):
+    "`run(..., data=...)`: named splits must match `dataset` (digits were recorded as MNIST, beside the paper's number); a plain dict's file says the data were given and sets no paper value"
+    from aae_nb.basic import BASIC
+    from aae_nb.data import load_digits_splits
+    from aae_nb.runner import UsageError
+    digits, small = load_digits_splits(), dict(epochs=1, width=16, bs=50, out=str(tmp_path))
+    with pytest.raises(UsageError, match="the data given are digits, but the run's dataset is mnist: pass dataset='digits'"):
+        BASIC.run(data=digits, **small)
+    _, named, _ = BASIC.run(data=digits, dataset='digits', name='named', **small)
+    assert named['dataset'] == 'digits' and 'data' not in named['extra']
+    _, plain, _ = BASIC.run(data=dict(digits), name='plain', **small)  # the caller's own dict, under the default name
+    assert plain['dataset'] == 'mnist' and plain['paper_value'] is None and 'not known to be mnist' in plain['extra']['data']
+    assert json.loads((tmp_path/'results'/'plain.json').read_text())['extra']['data'] == plain['extra']['data']
