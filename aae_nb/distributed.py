@@ -164,6 +164,15 @@ def after_train(self:DataParallel):
         sums.update(zip(keys, means))
 
 @patch
+def after_fit(self:DataParallel):
+    "A stop asked of one process after the last training batch (in the last validation) has no batch left to share it on: share it here, so every process ends the run alike"
+    ck = self._checkpoint()
+    if ck is None: return
+    flag = torch.tensor([float(ck.stopped_by is not None)], device=next(self.learn.model.parameters()).device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    if flag.item() > 0 and ck.stopped_by is None: ck.stopped_by = _SIGNAL_ELSEWHERE
+
+@patch
 def _phases(self:DataParallel): return [cb for cb in self.learn.cbs if isinstance(cb, ParallelPhase)]
 
 @patch

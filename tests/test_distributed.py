@@ -69,6 +69,19 @@ def test_a_stop_reaching_one_process_stops_both_and_resumes_exactly(tmp_path):
     assert resumed['extra']['history'] == whole['extra']['history'] and resumed['value'] == whole['value']
     assert resumed['config']['world_size'] == 2 and resumed['config']['global_bs'] == 40
 
+def test_a_stop_in_the_last_validation_reaching_one_process_stops_both(tmp_path):
+    "A Ctrl-C that reaches one process after the last training batch (no batch left to share it on): every process stops alike, none evaluates, and --resume evaluates without training"
+    w = str(Path(__file__).parent/'dist_run_worker.py')
+    stopped = torchrun(w, str(tmp_path), 'r', 'stop_last', cwd=tmp_path)
+    assert stopped.returncode != 0 and stopped.stdout.count('stopped: ') == 2, stopped.stdout + stopped.stderr[-2000:]
+    assert stopped.stdout.count('stopped after its last epoch, before its evaluation') == 2, stopped.stdout
+    assert (tmp_path/'checkpoints'/'r.pth').exists() and not (tmp_path/'results'/'r.json').exists()
+    for args in ((w, str(tmp_path), 'r', 'resume'), (w, str(tmp_path), 'whole')):
+        r = torchrun(*args, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-3000:]
+    resumed, whole = [json.loads((tmp_path/'results'/f'{n}.json').read_text()) for n in ('r', 'whole')]
+    assert resumed['extra']['resumed_after_epoch'] == 3 and resumed['extra']['history'] == whole['extra']['history'] and resumed['value'] == whole['value']
+
 def test_a_script_that_never_leaves_the_group_exits_cleanly(tmp_path):
     "A script that joins with join_processes and exits without leave_processes (as one calling the runner directly): gloo's threads do not outlive it"
     w = str(Path(__file__).parent/'dist_exit_worker.py')
