@@ -28,7 +28,7 @@ class Split(NamedTuple):
     def __len__(self): return len(self.y)
 
 class Splits(dict):
-    "A dataset's `{'train','valid','test'}` `Split`s with its name: a run given these data records `dataset` (a plain dict is unnamed)"
+    "A dataset's `{'train','valid','test'}` `Split`s with its name, which a run given them checks against `dataset`; a copy (`dict(s)`, `s | {...}`) is a plain, unnamed dict, so change a copy, not the `Splits`"
     def __init__(self, splits:dict, dataset:str): super().__init__(splits); self.dataset = dataset
 
 

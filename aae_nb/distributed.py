@@ -15,7 +15,7 @@ from .checkpoint import Checkpoint, Resumable, rng_states, set_rng_states
 
 # %% auto #0
 __all__ = ['World', 'world', 'join_processes', 'leave_processes', 'average', 'opt_params', 'averaging_step', 'ParallelPhase',
-           'DataParallel']
+           'DataParallel', 'share_stop']
 
 # %% ../nbs/appendix/15_distributed.ipynb #047b6a9f
 class World(NamedTuple):
@@ -164,19 +164,16 @@ def after_train(self:DataParallel):
         sums.update(zip(keys, means))
 
 @patch
-def after_fit(self:DataParallel):
-    "A stop asked of one process after the last training batch (in the last validation) has no batch left to share it on: share it here, so every process ends the run alike"
-    ck = self._checkpoint()
-    if ck is None: return
-    flag = torch.tensor([float(ck.stopped_by is not None)], device=next(self.learn.model.parameters()).device)
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    if flag.item() > 0 and ck.stopped_by is None: ck.stopped_by = _SIGNAL_ELSEWHERE
-
-@patch
 def _phases(self:DataParallel): return [cb for cb in self.learn.cbs if isinstance(cb, ParallelPhase)]
 
 @patch
 def _checkpoint(self:DataParallel): return next((cb for cb in self.learn.cbs if isinstance(cb, Checkpoint)), None)
+
+def share_stop(ckpt:Checkpoint, device)->None:
+    "After a data-parallel fit and its checkpoint's last write, with the signals handed back: a stop asked of any process is every process's"
+    flag = torch.tensor([float(ckpt.stopped_by is not None)], device=device)  # a stop in the last validation, or during that write, had no training batch to travel on
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    if flag.item() > 0 and ckpt.stopped_by is None: ckpt.stopped_by = _SIGNAL_ELSEWHERE
 
 
 # %% ../nbs/appendix/15_distributed.ipynb #9da49ade

@@ -15,7 +15,7 @@ from .data import load_mnist, load_fashion_mnist, load_digits_splits
 from .results import record_run, device_name, versions, write_aggregate, read_result
 from fastai.callback.core import Callback
 from .checkpoint import Checkpoint, Resumable, read_checkpoint
-from .distributed import join_processes, DataParallel, world
+from .distributed import join_processes, DataParallel, share_stop, world
 
 # %% auto #0
 __all__ = ['DATASETS', 'PRECISIONS', 'UsageError', 'bad_input', 'RunConfig', 'value_format', 'paper_note', 'Experiment',
@@ -156,6 +156,8 @@ def check_config(exp:Experiment, c:RunConfig, data:dict|None=None # Splits from 
     for n in exp.refused:
         if getattr(c, n) != getattr(defaults, n):
             raise UsageError(f"{exp.command} has no use for --{n}: leave it out")
+    if data is not None and not (isinstance(data, dict) and {'train', 'valid', 'test'} <= set(data)):
+        raise UsageError("data: give the splits as a dict with 'train', 'valid' and 'test' (as load_mnist returns them)")
     named = getattr(data, 'dataset', None)  # `Splits` say which data they are; a plain dict does not
     if named is not None and named != c.dataset:
         raise UsageError(f"the data given are {named}, but the run's dataset is {c.dataset}: pass dataset={named!r}")
@@ -318,11 +320,13 @@ def run(exp:Experiment, # The experiment
         config:RunConfig|None=None, # Its options; default `exp.Config()`
         data:dict|None=None, # The splits; default `exp.load_data(config)` (give them to reuse one copy across runs)
         show:bool=False, # Show fastai's progress bar and metrics table
-        cbs:list|None=None # More callbacks for the fit
+        cbs:list|None=None, # More callbacks for the fit
+        given:bool|None=None # Whether `data` came from the caller, and is checked and recorded as such; default: when given (`run_seeds` passes the splits it loaded)
        )->tuple:
     "Check, train (checkpointed; data-parallel under torchrun), evaluate, and write the results file, figures and (optionally) the model; return `(learn, result, figures)`"
     c = exp.Config() if config is None else config
-    check_config(exp, c, data)
+    given = data is not None if given is None else given
+    check_config(exp, c, data if given else None)
     c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
     if exp.trains: _check_resume(exp, c, name)
@@ -331,8 +335,7 @@ def run(exp:Experiment, # The experiment
     with bad_input(): w, device = join_processes(c.device) if exp.trains else (None, c.device)  # one process, or each of torchrun's (appendix 15_distributed)
     parallel = w is not None and w.size > 1
     show = show and not (parallel and not w.main)  # one progress bar and table: the first process's
-    data_given = data is not None
-    with bad_input(): data = data or exp.load_data(c)  # a missing or damaged data cache
+    with bad_input(): data = data if data is not None else exp.load_data(c)  # a missing or damaged data cache
     ckpt = Checkpoint(checkpoint_path(c, name), checkpoint_config(c) | ({'world_size': w.size} if parallel else {}), resume=c.resume,
                       write=not parallel or w.main) if exp.trains else None
     if ckpt is not None:
@@ -343,6 +346,7 @@ def run(exp:Experiment, # The experiment
         try: wall, last = exp.fit(learn, c, show)  # from here on, an exception is the run's failure, not the input's
         finally:
             if ckpt is not None: ckpt.release_signals()
+        if parallel and ckpt is not None: share_stop(ckpt, device)  # a stop after the last training batch reaches every process
         if exp.trains: learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (Checkpoint, BestEpoch, DataParallel))])  # the fit's alone: an evaluation that validates fires their before_fit again
         if ckpt is not None and ckpt.stopped_by: raise _interrupted(exp, c, name, ckpt, len(learn.recorder.values))
         epochs = exp.epochs_done(learn, c)  # read before evaluating: validating on other data resets the recorder
@@ -356,7 +360,7 @@ def run(exp:Experiment, # The experiment
         if parallel and not w.main: return learn, None, {}  # the first process evaluates and writes
         ev = exp.evaluate(learn, c, data, name, last)
     if ckpt is not None: wall += ckpt.seconds_before  # the epochs of earlier sessions
-    unnamed = data_given and getattr(data, 'dataset', None) is None  # the caller's own dict: the run cannot tell what it holds
+    unnamed = given and getattr(data, 'dataset', None) is None  # the caller's own dict: the run cannot tell what it holds
     result = dict(experiment=exp.key, dataset=c.dataset, metric=ev['metric'], value=ev['value'],
                   paper_value=ev.get('paper_value') if c.dataset == 'mnist' and not unnamed else None,
                   config=ev['config'] | ({'epochs_asked': c.epochs, 'world_size': w.size, 'global_bs': c.bs * w.size} if exp.trains else {})
@@ -414,7 +418,8 @@ def run_seeds(exp:Experiment, # The experiment
     for s in seeds: check_config(exp, replace(c, seed=s), data)  # every seed's options, before the first trains
     c = settle_options(exp, c)
     name = c.name or exp.run_name(c)
-    with bad_input(): data = data or exp.load_data(c)
+    given = data is not None
+    with bad_input(): data = data if data is not None else exp.load_data(c)
     results = []
     for s in seeds:
         cs = replace(c, seed=s, name=seed_name(name, s))
@@ -422,7 +427,7 @@ def run_seeds(exp:Experiment, # The experiment
         if c.resume and done.exists() and not checkpoint_path(cs, cs.name).exists():
             results.append(read_result(done))  # finished before the series was stopped
             continue
-        try: results.append(run(exp, cs, data, show)[1])
+        try: results.append(run(exp, cs, data, show, given=given)[1])
         except RunInterrupted as e: raise RunInterrupted(e.stopped, _resume_command(exp, c, name, seeds)) from None  # the series goes on, not this seed alone
     if None in results: return results, None  # a process other than the first under torchrun: it writes nothing
     with bad_input(): return results, write_aggregate(name, Path(c.out)/'results', results, command_for(exp, c, name, seeds), exp.per_seed)  # e.g. --resume over seeds of other options

@@ -174,15 +174,17 @@ def test_recorded_command_recreates_its_file(tmp_path, name):
     assert list((tmp_path/'figures').glob(f'{name}_*.png')), "its figures are not beside its results file's name"
 
 def test_data_given_are_recorded_as_what_they_are(tmp_path):
-    "`run(..., data=...)`: named splits must match `dataset` (digits were recorded as MNIST, beside the paper's number); a plain dict's file says the data were given and sets no paper value"
-    from aae_nb.basic import BASIC
-    from aae_nb.data import load_digits_splits
+    "`run(..., data=...)`: named splits must match `dataset` (digits were recorded as MNIST, beside the paper's number); a plain dict's files, the aggregate's too, say the data were given and set no paper value"
+    from aae_nb.clustering import CLUSTERING, TABLE3
+    from aae_nb.data import Splits, load_digits_splits
     from aae_nb.runner import UsageError
-    digits, small = load_digits_splits(), dict(epochs=1, width=16, bs=50, out=str(tmp_path))
+    digits, small = load_digits_splits(), dict(epochs=1, width=16, bs=50, n_clusters=16, out=str(tmp_path))
     with pytest.raises(UsageError, match="the data given are digits, but the run's dataset is mnist: pass dataset='digits'"):
-        BASIC.run(data=digits, **small)
-    _, named, _ = BASIC.run(data=digits, dataset='digits', name='named', **small)
-    assert named['dataset'] == 'digits' and 'data' not in named['extra']
-    _, plain, _ = BASIC.run(data=dict(digits), name='plain', **small)  # the caller's own dict, under the default name
-    assert plain['dataset'] == 'mnist' and plain['paper_value'] is None and 'not known to be mnist' in plain['extra']['data']
-    assert json.loads((tmp_path/'results'/'plain.json').read_text())['extra']['data'] == plain['extra']['data']
+        CLUSTERING.run(data=digits, **small)
+    with pytest.raises(UsageError, match="data: give the splits as a dict with 'train', 'valid' and 'test'"):
+        CLUSTERING.run(data={}, **small)  # loaded MNIST's in its place before, and recorded whatever dataset said
+    _, named, _ = CLUSTERING.run(data=Splits(dict(digits), 'mnist'), name='named', **small)  # splits that say they are MNIST
+    assert named['paper_value'] == TABLE3[16] and 'data' not in named['extra']
+    per_seed, agg = CLUSTERING.run_seeds([0, 1], data=dict(digits), name='plain', **small)  # the caller's own dict, under the default name
+    assert all(r['dataset'] == 'mnist' and r['paper_value'] is None and 'not known to be mnist' in r['extra']['data'] for r in per_seed)
+    assert agg['paper_value'] is None and json.loads((tmp_path/'results'/'plain.json').read_text())['extra']['data'] == per_seed[0]['extra']['data']
