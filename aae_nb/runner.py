@@ -156,11 +156,6 @@ def check_config(exp:Experiment, c:RunConfig, data:dict|None=None # Splits from 
     for n in exp.refused:
         if getattr(c, n) != getattr(defaults, n):
             raise UsageError(f"{exp.command} has no use for --{n}: leave it out")
-    if data is not None and not (isinstance(data, dict) and {'train', 'valid', 'test'} <= set(data)):
-        raise UsageError("data: give the splits as a dict with 'train', 'valid' and 'test' (as load_mnist returns them)")
-    named = getattr(data, 'dataset', None)  # `Splits` say which data they are; a plain dict does not
-    if named is not None and named != c.dataset:
-        raise UsageError(f"the data given are {named}, but the run's dataset is {c.dataset}: pass dataset={named!r}")
     for n, allowed in exp.choices.items():
         if n == 'dataset' and data is not None: continue
         if getattr(c, n) not in allowed: raise UsageError(f"unknown {n} {getattr(c, n)!r}: use one of {tuple(allowed)}")
@@ -182,6 +177,12 @@ def check_config(exp:Experiment, c:RunConfig, data:dict|None=None # Splits from 
     if not exp.trains and (c.resume or c.keep_checkpoint):
         raise UsageError(f"{exp.command} trains nothing, so it has no checkpoint: leave out --resume and --keep_checkpoint")
     with bad_input(): exp.check(c)  # it may ask the library, e.g. to build the prior the options name
+    # the data last: a caller may pass a placeholder ({}) to have the options checked alone
+    if data is not None and not (isinstance(data, dict) and {'train', 'valid', 'test'} <= set(data)):
+        raise UsageError("data: give the splits as a dict with 'train', 'valid' and 'test' (as load_mnist returns them)")
+    named = getattr(data, 'dataset', None)  # `Splits` say which data they are; a plain dict does not
+    if named is not None and named != c.dataset:
+        raise UsageError(f"the data given are {named}, but the run's dataset is {c.dataset}: pass dataset={named!r}")
 
 def device_available(device:torch.device)->bool:
     "Whether this machine has `device`"
