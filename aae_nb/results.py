@@ -93,11 +93,12 @@ def write_aggregate(name:str, # File name without `.json`
     if not results: raise ValueError("no results to aggregate")
     first = results[0]
     def compared(r, k): return {c: v for c, v in r[k].items() if c not in per_seed} if k == 'config' else r[k]
+    def data_note(r): return (r.get('extra') or {}).get('data')  # where the data came from, when a caller gave a plain dict (`run`)
     for r in results[1:]:
         for k in ('experiment', 'dataset', 'metric', 'paper_value', 'config'):
             if compared(r, k) != compared(first, k):
                 raise ValueError(f"{first['name']} and {r['name']} differ in {k}: aggregate the seeds of one configuration")
-        if (r.get('extra') or {}).get('data') != (first.get('extra') or {}).get('data'):
+        if data_note(r) != data_note(first):
             raise ValueError(f"{first['name']} and {r['name']} differ in where their data came from (extra.data): aggregate the seeds of one configuration")
     config = {k: v for k, v in first['config'].items() if all(r['config'].get(k) == v for r in results)}  # a per-seed key where the seeds agree
     values = [float(r['value']) for r in results]
@@ -113,7 +114,7 @@ def write_aggregate(name:str, # File name without `.json`
                   wall_seconds=round(sum(r['wall_seconds'] for r in results), 1), device=device, seed=None,
                   command=command, versions=vers, std=std, seeds=[r['seed'] for r in results], values=values,
                   runs=[Path(r['name']).name for r in results])  # beside the aggregate, in its folder
-    extra = {'data': d} if (d := (first.get('extra') or {}).get('data')) else {}  # data given as a plain dict: the seeds' note
+    extra = {'data': data_note(first)} if data_note(first) else {}  # the seeds' note, which they share
     write_result(name, folder, extra=extra, **fields)
     return fields | {'name': name, 'extra': extra}
 
