@@ -211,7 +211,7 @@ def paper_table(*items:str|tuple, # Keys of `PAPER_NUMBERS`, or results files' n
                 machine:bool=True # Show wall time and machine
                )->str:
     "A markdown table of the paper's numbers beside ours, read from the results files"
-    head = ['what', 'paper', 'ours', 'runs', 'epochs'] + (['wall time', 'machine'] if machine else []) + (['chapter'] if link is not None else [])
+    head = ['what', 'paper', 'ours', 'runs', 'epochs'] + (['wall time, all runs', 'machine'] if machine else []) + (['chapter'] if link is not None else [])
     rows = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for item in items:
         item, label = item if isinstance(item, tuple) else (item, None)
