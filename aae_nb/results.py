@@ -201,9 +201,9 @@ def format_number(value:float|None, metric:str, std:float|None=None)->str:
     return f(value) + (f' ± {f(std)}' if std is not None else '')
 
 def short_device(device:str)->str:
-    "A machine's name for a table: 'Intel Xeon, 2 cores, 1 threads'"
+    "A machine's name for a table: 'Intel Xeon, 2 cores, 1 thread'"
     for s in ('CPU: ', '(R)', '(TM)', ' Processor', ' CPU', ' torch'): device = device.replace(s, '')
-    return re.sub(r'\s*@\s*[\d.]+GHz', '', device)
+    return re.sub(r'\b1 threads\b', '1 thread', re.sub(r'\s*@\s*[\d.]+GHz', '', device))
 
 def paper_table(*items:str|tuple, # Keys of `PAPER_NUMBERS`, or results files' names (their `paper_value` shown), or `(name, label)`
                 folder:str|Path|None=None, # Where results live; default `results_folder()`
