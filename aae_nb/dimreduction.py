@@ -103,7 +103,7 @@ def dim_reduction_figure(points:torch.Tensor, labels:torch.Tensor, heads:torch.T
 @dataclass
 class DimReductionConfig(TwoAdversaryConfig):
     "A dimensionality-reduction run's options: the shared ones (20 epochs, input noise 0.3), §7's setting and the hinge"
-    epochs:int=20 # Epochs of training (25-200 s each on a 2-core CPU, by setting)
+    epochs:int=20 # Epochs of training (20-200 s each on a 2-core CPU, by setting, precision and load)
     input_noise:float=0.3 # Std of the Gaussian noise added to the training inputs (A.2.1: 0.3)
     setting:str='2d_100' # '2d_100', '2d_1000', '2d_unsupervised_20' or '10d_100' (§7's four)
     eta:float=5. # Hinge distance of the learned heads
